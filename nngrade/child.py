@@ -1,0 +1,113 @@
+"""The child side of a grading run: import one student file and call its functions on given inputs.
+
+Run as `python -I child.py` by nngrade.runner, never imported by the grader.
+It reads one JSON request on stdin and writes one JSON line per event to the pipe it
+got as stdout, after moving the student's own prints to stderr:
+the import, then each call with the quantities it returned (or computed before an
+exception). It decides nothing: every value goes back as plain data for the parent
+to validate and compare.
+"""
+import importlib.util
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+
+def _load_wire():
+    # Loaded by path under a private name: the grader's package is not on sys.path here.
+    spec = importlib.util.spec_from_file_location("_nngrade_wire", Path(__file__).with_name("wire.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _describe(exc: BaseException, path: str) -> dict:
+    """The exception as a student should see it: type, message, and the line of their file."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
+    where = frames[-1] if frames else None
+    if isinstance(exc, SyntaxError) and exc.filename == path:
+        return {"type": "SyntaxError", "message": str(exc.msg)[:300], "line": exc.lineno,
+                "source": (exc.text or "").strip()[:200]}
+    return {"type": type(exc).__name__, "message": str(exc)[:300],
+            "line": where.lineno if where else None, "source": (where.line or "")[:200] if where else ""}
+
+
+def _partial_locals(exc: BaseException, code) -> dict:
+    """Locals of the student's function at the moment it raised, so earlier quantities still count."""
+    tb = exc.__traceback__
+    found = {}
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            found = dict(tb.tb_frame.f_locals)
+        tb = tb.tb_next
+    return found
+
+
+def _encode_values(wire, source: dict, quantities: list) -> dict:
+    return {q: wire.encode(source[q]) for q in quantities if q in source}
+
+
+def main() -> None:
+    wire = _load_wire()
+    # The result channel is the original stdout pipe; fd 1 then points at stderr, so that a
+    # student's print() can never be mistaken for results (portable: no pass_fds needed).
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    def send(event: dict) -> None:
+        channel.write(json.dumps(event) + "\n")
+        channel.flush()
+
+    request = json.loads(sys.stdin.read())
+    sys.stdin.close()
+    path = request["file"]
+    sys.path.insert(0, str(Path(path).parent))
+    started = time.perf_counter()
+    try:
+        spec = importlib.util.spec_from_file_location(request["module"], path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit at import is the student's, report it
+        send({"event": "import", "ok": False, "error": _describe(exc, path),
+              "seconds": time.perf_counter() - started})
+        return
+    send({"event": "import", "ok": True, "seconds": time.perf_counter() - started})
+
+    for call in request["calls"]:
+        function = getattr(module, call["function"], None)
+        event = {"event": "call", "id": call["id"]}
+        if not callable(function):
+            send({**event, "ok": False, "missing": True})
+            continue
+        inputs = {name: wire.decode(value) for name, value in call["inputs"].items()}
+        started = time.perf_counter()
+        try:
+            returned = function(**inputs)
+        except BaseException as exc:  # noqa: BLE001 - a student's exception is a result
+            code = getattr(function, "__code__", None)
+            values = _encode_values(wire, _partial_locals(exc, code), call["quantities"])
+            send({**event, "ok": False, "error": _describe(exc, path), "values": values,
+                  "seconds": time.perf_counter() - started})
+            continue
+        seconds = time.perf_counter() - started
+        if not isinstance(returned, dict):
+            send({**event, "ok": False, "seconds": seconds,
+                  "error": {"type": "ReturnValue", "line": None, "source": "",
+                            "message": f"{call['function']} returned {type(returned).__name__}, "
+                                       "expected the dict of quantities that the stub returns"}})
+            continue
+        try:
+            values = _encode_values(wire, returned, call["quantities"])
+        except BaseException as exc:  # noqa: BLE001 - a dict subclass of the student's may raise
+            send({**event, "ok": False, "error": _describe(exc, path), "seconds": seconds})
+            continue
+        send({**event, "ok": True, "values": values, "seconds": seconds})
+    send({"event": "done"})
+
+
+if __name__ == "__main__":
+    main()

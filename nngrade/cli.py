@@ -1,0 +1,129 @@
+"""Command line of grade.py: parse, find the files, grade, print the table, write the report."""
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from pathlib import Path
+
+from .exercises import EXERCISES, Exercise
+from .runner import Limits
+
+REPO = Path(__file__).resolve().parent.parent
+EXIT_FULL_MARKS, EXIT_NOT_FULL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for: printed as one line, exit status 2."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="grade.py", description="Grade the lesson's exercises (04 to 08) and write a JSON score report.",
+        epilog="Exit status: 0 full marks, 1 graded but not full marks, 2 bad input (unknown id, missing file).")
+    parser.add_argument("ids", nargs="*", metavar="ID", help="exercise ids to grade (04 05 06 07 08); default all")
+    parser.add_argument("--submission", type=Path, help="a student's file or folder (default: exercises/)")
+    parser.add_argument("--json", type=Path, help="where to write the JSON report (default: reports/<name>.json)")
+    parser.add_argument("--seed", type=int, help="seed of the hidden cases (default: fresh; the report records it)")
+    parser.add_argument("--data", type=Path, help="admissions CSV for 05 and 08 (default: data/binary.csv, else the sample)")
+    parser.add_argument("--timeout", type=float, default=Limits.timeout, help="seconds per exercise file (default %(default)s)")
+    return parser.parse_args(argv)
+
+
+def _exercise_ids(ids: list[str]) -> list[str]:
+    resolved = []
+    for raw in ids:
+        key = raw.zfill(2) if raw.isdigit() else raw
+        if key not in EXERCISES:
+            raise UsageError(f"unknown exercise '{raw}': choose from {', '.join(EXERCISES)}")
+        resolved.append(key)
+    return list(dict.fromkeys(resolved)) or list(EXERCISES)
+
+
+def _find_in_folder(folder: Path, exercise: Exercise) -> Path | None:
+    exact = folder / f"{exercise.stem}.py"
+    if exact.is_file():
+        return exact
+    matches = sorted(p for p in folder.glob(f"{exercise.id}*.py") if p.is_file())
+    if len(matches) > 1:
+        raise UsageError(f"{folder}: several files for exercise {exercise.id}: {', '.join(p.name for p in matches)}")
+    return matches[0] if matches else None
+
+
+def find_tasks(ids: list[str], explicit_ids: bool, submission: Path | None):
+    from .grading import Task
+    if submission is None:
+        folder = REPO / "exercises"
+    elif not submission.exists():
+        raise UsageError(f"{submission}: no such file or folder")
+    elif submission.is_file():
+        if not explicit_ids:
+            ids = [i for i in EXERCISES if submission.name.startswith(i)]
+            if not ids:
+                raise UsageError(f"{submission}: cannot tell which exercise this is; name it like "
+                                 f"07_backpropagation.py or give the id: python grade.py 07 --submission {submission}")
+        if len(ids) != 1:
+            raise UsageError(f"{submission} is one file: give exactly one exercise id")
+        return [Task(EXERCISES[ids[0]], submission)]
+    else:
+        folder = submission
+    tasks = [Task(EXERCISES[i], _find_in_folder(folder, EXERCISES[i])) for i in ids]
+    missing = [t for t in tasks if t.path is None]
+    if explicit_ids and missing:
+        raise UsageError(f"{folder}: no file for exercise {missing[0].exercise.id} "
+                         f"(expected {missing[0].exercise.stem}.py)")
+    if submission is not None and len(missing) == len(tasks):
+        raise UsageError(f"{folder}: no exercise files found (expected names like 07_backpropagation.py)")
+    return tasks
+
+
+def _load_data(path: Path | None, tasks) -> tuple[object, tuple[str, ...]]:
+    if not any(t.exercise.needs_data for t in tasks):
+        return None, ()
+    from .data import DataError, load_admissions, resolve_path
+    resolved, notice = resolve_path(path)
+    try:
+        return load_admissions(resolved), ((notice,) if notice else ())
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _default_json(ids: list[str], submission: Path | None) -> Path:
+    label = "all" if ids == list(EXERCISES) else "-".join(ids)
+    prefix = f"{submission.resolve().stem}-" if submission is not None else ""
+    return REPO / "reports" / f"{prefix}{label}.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        ids = _exercise_ids(args.ids)
+        tasks = find_tasks(ids, bool(args.ids), args.submission)
+        data, notices = _load_data(args.data, tasks)
+        if args.timeout <= 0:
+            raise UsageError("--timeout must be positive")
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from .grading import grade
+    from .report import write_json
+    from .terminal import render
+    seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
+    report = grade(tasks, seed, data, submission=str(args.submission or REPO / "exercises"),
+                   limits=Limits(timeout=args.timeout), notices=notices)
+    json_path = args.json or _default_json(ids, args.submission)
+    try:
+        write_json(report, json_path)
+    except OSError as exc:
+        print(render(report))
+        print(f"error: cannot write the report to {json_path}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    print(render(report, _shown(json_path)))
+    return EXIT_FULL_MARKS if report.score == report.max_score else EXIT_NOT_FULL
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

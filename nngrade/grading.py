@@ -1,0 +1,98 @@
+"""One grading run: build the cases, run the student's files, compute expected values, run the graders."""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__, reference
+from .exercises import EXERCISES, Exercise
+from .plugin import Graded, GradingPlugin
+from .report import build_report
+from .results import Report
+from .runner import Call, Limits, run_file
+
+GRADERS = Path(__file__).resolve().parent.parent / "graders"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One exercise to grade: its spec and the student's file (None when the submission lacks it)."""
+    exercise: Exercise
+    path: Path | None
+
+
+def _calls(exercise: Exercise, inputs: dict) -> tuple[list[Call], dict[tuple[str, str], int]]:
+    ids = {key: number for number, key in enumerate(inputs)}
+    calls = [Call(ids[key], key[0], kwargs, tuple(q.name for q in exercise.function(key[0]).quantities))
+             for key, kwargs in inputs.items()]
+    return calls, ids
+
+
+def _grade_one(task: Task, seed: int, data, limits: Limits) -> Graded:
+    inputs = task.exercise.inputs(seed, data if task.exercise.needs_data else None)
+    calls, ids = _calls(task.exercise, inputs)
+    if task.path is None:
+        problem = f"no file {task.exercise.stem}.py (or {task.exercise.id}*.py) in the submission"
+        return Graded(None, problem, ids, reference.expected_values(task.exercise, inputs))
+    run = run_file(task.path, calls, limits)
+    return Graded(run, None, ids, reference.expected_values(task.exercise, inputs))
+
+
+def grade(tasks: list[Task], seed: int, data, submission: str, limits: Limits = Limits(),
+          notices: tuple[str, ...] = ()) -> Report:
+    """Grade the tasks; the students' files run in parallel child processes, the graders in this process."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=max(1, min(len(tasks), os.cpu_count() or 1))) as pool:
+        graded = dict(zip((t.exercise.id for t in tasks),
+                          pool.map(lambda t: _grade_one(t, seed, data, limits), tasks)))
+    run_seconds = time.perf_counter() - started
+    json_report = _run_graders(graded, [t.exercise for t in tasks])
+    return build_report(
+        tasks=tasks, graded=graded, json_report=json_report, seed=seed, submission=submission,
+        data=_data_info(data, tasks), notices=notices,
+        timings={"run_seconds": round(run_seconds, 4), "total_seconds": round(time.perf_counter() - started, 4)},
+        versions=_versions())
+
+
+def _run_graders(graded: dict[str, Graded], exercises: list[Exercise]) -> dict:
+    """Run the pytest graders in this process and return pytest-json-report's report as a dict."""
+    import pytest
+    from pytest_jsonreport.plugin import JSONReport
+
+    json_plugin = JSONReport()
+    files = [str(GRADERS / f"test_{exercise.stem}.py") for exercise in exercises]
+    args = ["-q", "-p", "no:cacheprovider", "--no-header", "--json-report-file=none", "--rootdir", str(GRADERS),
+            "-o", "console_output_style=classic", "-c", os.devnull, *files]
+    with _quiet():
+        pytest.main(args, plugins=[json_plugin, GradingPlugin(graded)])
+    return json_plugin.report or {}
+
+
+class _quiet:
+    """Pytest's own terminal output is not for students: the terminal table says it better."""
+
+    def __enter__(self):
+        self.saved = sys.stdout
+        sys.stdout = open(os.devnull, "w")
+
+    def __exit__(self, *exc):
+        sys.stdout.close()
+        sys.stdout = self.saved
+
+
+def _data_info(data, tasks: list[Task]) -> dict:
+    if data is None or not any(t.exercise.needs_data for t in tasks):
+        return {}
+    return {"path": str(data.path), "source": data.source, "sha256": data.sha256}
+
+
+def _versions() -> dict:
+    import numpy
+    import pytest
+    return {"nngrade": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
+            "pytest": pytest.__version__}

@@ -1,0 +1,66 @@
+"""Build the canonical Report from pytest-json-report's output and the exercises' declared checks; write it as JSON."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from .checks import ERROR, PASSED
+from .results import CheckResult, ExerciseResult, Report
+
+
+def build_report(*, tasks, graded, json_report: dict, seed: int, submission: str, data: dict,
+                 notices: tuple[str, ...], timings: dict, versions: dict) -> Report:
+    """Every declared check appears, with its full points at stake, even if a grader crashed."""
+    outcomes = {}
+    for test in json_report.get("tests", []):
+        check = test.get("metadata", {}).get("check")
+        if check:
+            outcomes[(check["exercise"], check["name"])] = check
+    exercises = []
+    for task in tasks:
+        ex, g = task.exercise, graded[task.exercise.id]
+        checks = []
+        for check in ex.checks:
+            found = outcomes.get((ex.id, check.name),
+                                 {"status": ERROR, "message": "internal grader error: this check did not run"})
+            points = check.quantity.points
+            checks.append(CheckResult(
+                name=check.name, function=check.function, quantity=check.quantity.name, case=check.case,
+                visibility=check.visibility, status=found["status"], message=found["message"],
+                score=points if found["status"] == PASSED else 0.0, max_score=points))
+        run = g.run
+        exercises.append(ExerciseResult(
+            id=ex.id, title=ex.title, file=str(task.path) if task.path else None, checks=tuple(checks),
+            problem=g.problem or _run_problem(run), output=run.output if run else "",
+            seconds=round(run.seconds, 4) if run else 0.0))
+    return Report(exercises=tuple(exercises), seed=seed, submission=submission, data=data,
+                  isolation="process", timings={**timings, "pytest_seconds": json_report.get("duration")},
+                  versions=versions, notices=notices)
+
+
+def _run_problem(run) -> str | None:
+    """A one-line reason when the whole file failed: it did not import, or it timed out."""
+    if run is None:
+        return None
+    if run.import_error:
+        e = run.import_error
+        return f"{e['type']}" + (f" at line {e['line']}" if e.get("line") else "") + f": {e['message']}"
+    if run.timed_out:
+        return "did not finish within the time limit"
+    return None
+
+
+def write_json(report: Report, path: Path) -> None:
+    """Write atomically: a reader never sees half a report, an interrupted write leaves the old one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(report.to_dict(), handle, indent=2)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

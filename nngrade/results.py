@@ -1,0 +1,76 @@
+"""Results as small dataclasses; every total is derived from the checks, never stored twice."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    function: str
+    quantity: str
+    case: str
+    visibility: str
+    status: str
+    score: float
+    max_score: float
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    id: str
+    title: str
+    file: str | None
+    checks: tuple[CheckResult, ...]
+    problem: str | None = None     # why the file could not be graded at all, if so
+    output: str = ""               # the student's own prints, capped
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(check.score for check in self.checks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(check.max_score for check in self.checks)
+
+
+@dataclass(frozen=True)
+class Report:
+    exercises: tuple[ExerciseResult, ...]
+    seed: int
+    submission: str
+    data: dict
+    isolation: str
+    timings: dict
+    versions: dict
+    notices: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def score(self) -> float:
+        return sum(exercise.score for exercise in self.exercises)
+
+    @property
+    def max_score(self) -> float:
+        return sum(exercise.max_score for exercise in self.exercises)
+
+    def to_dict(self) -> dict:
+        """The canonical JSON report; every other format is rendered from this."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "score": self.score,
+            "max_score": self.max_score,
+            "submission": self.submission,
+            "seed": self.seed,
+            "isolation": self.isolation,
+            "data": self.data,
+            "notices": list(self.notices),
+            "timings": self.timings,
+            "versions": self.versions,
+            "exercises": [{**{k: v for k, v in asdict(ex).items() if k != "checks"},
+                           "score": ex.score, "max_score": ex.max_score,
+                           "checks": [asdict(check) for check in ex.checks]} for ex in self.exercises],
+        }

@@ -1,0 +1,205 @@
+"""Run one student file in a child process and bring back its quantities as validated plain data.
+
+The child (nngrade/child.py) runs under `python -I` in a fresh temporary folder that
+holds only the submitted file, with a scrubbed environment, in its own process group.
+The parent enforces the wall-clock limit, kills the whole group when done, caps what it
+reads, and rebuilds every value with nngrade.wire before anyone compares it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import wire
+
+CHILD = Path(__file__).with_name("child.py")
+# Variables the child may keep: OpenBLAS needs its core type on some processors to compute right.
+KEPT_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout: float = 10.0            # wall-clock seconds for the whole file (import and all calls)
+    output_bytes: int = 20_000       # of the student's own prints kept for the report
+    result_bytes: int = 64_000_000   # of result messages; past it the child is killed
+
+
+@dataclass(frozen=True)
+class Call:
+    id: int
+    function: str
+    inputs: dict[str, Any]           # plain values (numpy arrays, floats, ints)
+    quantities: tuple[str, ...]
+
+
+@dataclass
+class CallResult:
+    ok: bool
+    values: dict[str, Any] = field(default_factory=dict)
+    error: dict | None = None        # {"type", "message", "line", "source"} of the student's exception
+    missing: bool = False            # the function is not defined in the file
+    seconds: float = 0.0
+
+
+@dataclass
+class RunResult:
+    import_error: dict | None = None
+    calls: dict[int, CallResult] = field(default_factory=dict)
+    timed_out: bool = False
+    exit_code: int | None = None
+    protocol_error: str | None = None
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def imported(self) -> bool:
+        return self.import_error is None and (self.protocol_error is None or bool(self.calls))
+
+
+def run_file(path: Path, calls: list[Call], limits: Limits = Limits()) -> RunResult:
+    """Import `path` in a child process and make `calls`; never raises for anything the child does."""
+    request = {"file": "", "module": "submission", "calls": [
+        {"id": c.id, "function": c.function, "quantities": list(c.quantities),
+         "inputs": {k: wire.encode(v) for k, v in c.inputs.items()}} for c in calls]}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="nngrade-") as workdir:
+        target = Path(workdir) / path.name
+        shutil.copyfile(path, target)
+        request["file"] = str(target)
+        result = _run_child(json.dumps(request).encode(), Path(workdir), limits, {c.id for c in calls})
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _child_env(workdir: Path) -> dict[str, str]:
+    env = {"PATH": os.defpath, "HOME": str(workdir), "TMPDIR": str(workdir), "LANG": "C.UTF-8",
+           "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
+    env.update({k: os.environ[k] for k in KEPT_ENV if k in os.environ})
+    return env
+
+
+def _run_child(request: bytes, workdir: Path, limits: Limits, call_ids: set[int]) -> RunResult:
+    proc = subprocess.Popen(
+        [sys.executable, "-I", str(CHILD)], cwd=workdir, env=_child_env(workdir),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=(os.name == "posix"))
+    # Feed the request from a thread: a child that never reads stdin must not block us.
+    threading.Thread(target=_feed, args=(proc.stdin, request), daemon=True).start()
+    deadline = time.monotonic() + limits.timeout
+    results, output = bytearray(), bytearray()
+    result = RunResult()
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ, results)
+    selector.register(proc.stderr, selectors.EVENT_READ, output)
+    exited_at = None
+    try:
+        while selector.get_map():
+            now = time.monotonic()
+            if now > deadline:
+                result.timed_out = True
+                break
+            if proc.poll() is not None:
+                exited_at = exited_at or now
+                if now - exited_at > 0.2:   # a grandchild holds the pipes open: stop listening
+                    break
+            for key, _ in selector.select(timeout=0.05):
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    continue
+                buffer = key.data
+                cap = limits.result_bytes if buffer is results else limits.output_bytes
+                if len(buffer) < cap:
+                    buffer.extend(chunk[: cap - len(buffer)])
+                elif buffer is results:
+                    result.protocol_error = "sent more result data than allowed"
+                    raise _Stop
+    except _Stop:
+        pass
+    finally:
+        selector.close()
+        _kill_group(proc)
+        result.exit_code = proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            stream.close()
+    result.output = output.decode("utf-8", errors="replace")
+    _parse_events(bytes(results), call_ids, result)
+    return result
+
+
+class _Stop(Exception):
+    pass
+
+
+def _feed(stream, data: bytes) -> None:
+    try:
+        stream.write(data)
+        stream.close()
+    except OSError:
+        pass  # the child closed stdin or died; its result will say so
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill the child and everything it started (a fork, a setsid'd process escapes only with bubblewrap's help)."""
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _parse_events(data: bytes, call_ids: set[int], result: RunResult) -> None:
+    """Validate the child's event lines strictly; anything malformed ends the parse with a protocol error."""
+    for line in data.split(b"\n"):
+        if not line:
+            continue
+        try:
+            event = json.loads(line, parse_constant=_reject_constant)
+            kind = event["event"]
+            if kind == "import":
+                if not event["ok"]:
+                    result.import_error = _error_dict(event["error"])
+            elif kind == "call":
+                call_id = event["id"]
+                if call_id not in call_ids or call_id in result.calls:
+                    raise ValueError("unknown or repeated call id")
+                values = event.get("values", {})
+                if not isinstance(values, dict):
+                    raise ValueError("values is not an object")
+                result.calls[call_id] = CallResult(
+                    ok=event["ok"] is True, missing=event.get("missing") is True,
+                    values={str(k)[:80]: wire.decode(v) for k, v in values.items()},
+                    error=_error_dict(event["error"]) if event.get("error") is not None else None,
+                    seconds=float(event.get("seconds", 0.0)))
+            elif kind != "done":
+                raise ValueError("unknown event")
+        except (ValueError, KeyError, TypeError, wire.WireError, RecursionError) as exc:
+            result.protocol_error = f"sent malformed results ({type(exc).__name__})"
+            return
+
+
+def _error_dict(error: Any) -> dict:
+    if not isinstance(error, dict):
+        raise ValueError("error is not an object")
+    line = error.get("line")
+    return {"type": str(error.get("type", "Error"))[:80], "message": str(error.get("message", ""))[:300],
+            "line": line if isinstance(line, int) and not isinstance(line, bool) else None,
+            "source": str(error.get("source", ""))[:200]}
