@@ -55,10 +55,14 @@ def _mismatch(name: str, got: np.ndarray, expected: np.ndarray, close: np.ndarra
         relative = diff[worst] / abs(expected[worst]) if expected[worst] != 0 else np.inf
     where = f" at index {tuple(int(i) for i in worst)}" if got.ndim else ""
     count = f"{int((~close).sum())} of {got.size} values differ; " if got.size > 1 else ""
-    detail = f"{count}largest difference {diff[worst]:.3g} ({relative:.1%} relative){where}"
+    detail = f"{count}largest difference {diff[worst]:.3g} ({_relative(relative)} relative){where}"
     if visible:
         detail = f"expected {_fmt(expected[worst])}, got {_fmt(got[worst])}{where}; " + detail.replace(where, "")
     return f"'{name}' is wrong: {detail}"
+
+
+def _relative(ratio: float) -> str:
+    return f"{ratio:.1%}" if ratio >= 1e-3 else f"{ratio:.2g}"
 
 
 def _fmt(value: float) -> str:

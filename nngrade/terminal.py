@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from .checks import NOT_IMPLEMENTED, PASSED
+from .checks import ERROR, NOT_IMPLEMENTED, PASSED, TIMEOUT
 from .results import ExerciseResult, Report
 
 _UNICODE = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⧗", "not_implemented": "·"}
@@ -55,24 +55,21 @@ def _row(exercise: ExerciseResult, check) -> str:
 
 
 def _explanations(exercise: ExerciseResult) -> list[str]:
-    """One line per failing quantity (its first failing case), and one line for all open TODOs."""
+    """One line per distinct reason: a failing quantity's first failing case, a shared exception once,
+    all open TODOs together; nothing more when the whole file failed (its problem line says it)."""
     todos, failing = [], {}
     for check in exercise.checks:
         row = _row(exercise, check)
         if check.status == NOT_IMPLEMENTED:
-            if row not in todos:
-                todos.append(row)
-        elif check.status != PASSED:
+            todos.append(row) if row not in todos else None
+        elif check.status != PASSED and not (exercise.problem and check.status in (ERROR, TIMEOUT)):
             failing.setdefault(row, []).append(check)
-    lines = []
+    by_message: dict[str, list[str]] = {}
     for row, checks in failing.items():
         first = checks[0]
-        also = f" (also {', '.join(c.case for c in checks[1:])})" if len(checks) > 1 else ""
-        lines.append(f"  {_UNICODE_SAFE(first.status)} {row} [{first.case}]{also}: {first.message}")
+        cases = ", ".join(c.case for c in checks)
+        by_message.setdefault(f"{_marks()[first.status]} {{rows}} [{cases}]: {first.message}", []).append(row)
+    lines = [f"  {template.replace('{rows}', ', '.join(rows))}" for template, rows in by_message.items()]
     if todos:
         lines.append(f"  TODO still None: {', '.join(todos)}")
     return lines
-
-
-def _UNICODE_SAFE(status: str) -> str:
-    return _marks()[status]

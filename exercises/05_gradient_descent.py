@@ -1,0 +1,92 @@
+"""Exercise 05 - Implementing gradient descent on the admissions data (one sigmoid unit).
+
+The lesson's training loop is split into small functions so that each piece can be
+checked. Fill in the lines marked TODO (each is set to None):
+
+    record_terms(x, y, weights)                    one record: output, error, error_term
+    train_epoch(features, targets, weights, learnrate)
+                                                   one epoch: del_w (the summed weight
+                                                   steps) and the updated weights
+    train_loss(features, targets, weights)         loss: mean squared error on the set
+    accuracy(features, targets, weights)           accuracy: fraction predicted right
+                                                   (output > 0.5 means admit)
+
+`train` (given) runs several epochs and records the loss after each. `features` is a
+2-D array (records x 6 features), `targets` a 1-D array of 0/1, `weights` a 1-D array.
+Every function returns a dict of its quantities, named as in the lesson.
+
+Check your work:  python grade.py 05
+Run the lesson:   python exercises/05_gradient_descent.py
+"""
+import numpy as np
+
+
+def sigmoid(x):
+    """Calculate sigmoid"""
+    return 1 / (1 + np.exp(-x))
+
+
+def record_terms(x, y, weights):
+    # TODO: Calculate the output
+    output = None
+
+    # TODO: Calculate the error
+    error = None
+
+    # TODO: Calculate the error term
+    error_term = None
+
+    return {"output": output, "error": error, "error_term": error_term}
+
+
+def train_epoch(features, targets, weights, learnrate):
+    n_records = features.shape[0]
+    del_w = np.zeros(weights.shape)
+    for x, y in zip(features, targets):
+        terms = record_terms(x, y, weights)
+        # TODO: Add the change in weights for this record (terms["error_term"] and x)
+        #       to the total change in weights
+        del_w = None
+
+    # TODO: Update weights using the learning rate and the average change in weights
+    weights = None
+
+    return {"del_w": del_w, "weights": weights}
+
+
+def train_loss(features, targets, weights):
+    out = sigmoid(np.dot(features, weights))
+    # TODO: Calculate the mean squared error of out against targets
+    loss = None
+
+    return {"loss": loss}
+
+
+def accuracy(features, targets, weights):
+    out = sigmoid(np.dot(features, weights))
+    predictions = out > 0.5
+    # TODO: Calculate the fraction of predictions that equal the targets
+    accuracy = None
+
+    return {"accuracy": accuracy}
+
+
+def train(features, targets, weights, learnrate, epochs):
+    """Given: run `epochs` epochs of train_epoch, recording the training loss after each."""
+    losses = []
+    for e in range(epochs):
+        weights = train_epoch(features, targets, weights, learnrate)["weights"]
+        if weights is None:  # train_epoch is not finished yet
+            return {"weights": None, "losses": None}
+        losses.append(train_loss(features, targets, weights)["loss"])
+    return {"weights": weights, "losses": losses}
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from nngrade.lesson import run_script
+
+    run_script("05", sys.modules[__name__])

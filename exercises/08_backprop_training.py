@@ -1,0 +1,118 @@
+"""Exercise 08 - Implementing backpropagation: train a 6 x 2 x 1 network on the admissions data.
+
+The lesson's training loop is split into small functions so that each piece can be
+checked. Fill in the lines marked TODO (each is set to None):
+
+    record_terms(x, y, weights_input_hidden, weights_hidden_output)
+        one record: the forward pass (hidden_input, hidden_output, output) and the
+        backward pass (error, output_error_term, hidden_error, hidden_error_term)
+    train_epoch(features, targets, weights_input_hidden, weights_hidden_output, learnrate)
+        one epoch: the summed weight steps del_w_input_hidden (n_features x n_hidden) and
+        del_w_hidden_output (n_hidden), then the updated weights_input_hidden and
+        weights_hidden_output
+    train_loss(...)   loss: mean squared error of the network output on the set
+    accuracy(...)     accuracy: fraction predicted right (output > 0.5 means admit)
+
+`train` (given) runs several epochs and records the loss after each. `features` is a
+2-D array (records x 6 features), `targets` a 1-D array of 0/1. Every function
+returns a dict of its quantities, named as in the lesson.
+
+Check your work:  python grade.py 08
+Run the lesson:   python exercises/08_backprop_training.py
+"""
+import numpy as np
+
+
+def sigmoid(x):
+    """Calculate sigmoid"""
+    return 1 / (1 + np.exp(-x))
+
+
+def record_terms(x, y, weights_input_hidden, weights_hidden_output):
+    ## Forward pass ##
+    # TODO: Calculate the output
+    hidden_input = None
+    hidden_output = None
+    output = None
+
+    ## Backward pass ##
+    # TODO: Calculate the network's prediction error
+    error = None
+
+    # TODO: Calculate error term for the output unit
+    output_error_term = None
+
+    ## propagate errors to hidden layer
+
+    # TODO: Calculate the hidden layer's contribution to the error
+    hidden_error = None
+
+    # TODO: Calculate the error term for the hidden layer
+    hidden_error_term = None
+
+    return {"hidden_input": hidden_input, "hidden_output": hidden_output,
+            "output": output, "error": error, "output_error_term": output_error_term,
+            "hidden_error": hidden_error, "hidden_error_term": hidden_error_term}
+
+
+def train_epoch(features, targets, weights_input_hidden, weights_hidden_output, learnrate):
+    n_records = features.shape[0]
+    del_w_input_hidden = np.zeros(weights_input_hidden.shape)
+    del_w_hidden_output = np.zeros(weights_hidden_output.shape)
+    for x, y in zip(features, targets):
+        terms = record_terms(x, y, weights_input_hidden, weights_hidden_output)
+        # TODO: Update the change in weights with this record's terms
+        del_w_hidden_output = None
+        del_w_input_hidden = None
+
+    # TODO: Update weights using the learning rate and the average change in weights
+    weights_input_hidden = None
+    weights_hidden_output = None
+
+    return {"del_w_input_hidden": del_w_input_hidden,
+            "del_w_hidden_output": del_w_hidden_output,
+            "weights_input_hidden": weights_input_hidden,
+            "weights_hidden_output": weights_hidden_output}
+
+
+def train_loss(features, targets, weights_input_hidden, weights_hidden_output):
+    hidden_output = sigmoid(np.dot(features, weights_input_hidden))
+    out = sigmoid(np.dot(hidden_output, weights_hidden_output))
+    # TODO: Calculate the mean squared error of out against targets
+    loss = None
+
+    return {"loss": loss}
+
+
+def accuracy(features, targets, weights_input_hidden, weights_hidden_output):
+    hidden = sigmoid(np.dot(features, weights_input_hidden))
+    out = sigmoid(np.dot(hidden, weights_hidden_output))
+    predictions = out > 0.5
+    # TODO: Calculate the fraction of predictions that equal the targets
+    accuracy = None
+
+    return {"accuracy": accuracy}
+
+
+def train(features, targets, weights_input_hidden, weights_hidden_output, learnrate, epochs):
+    """Given: run `epochs` epochs of train_epoch, recording the training loss after each."""
+    losses = []
+    for e in range(epochs):
+        step = train_epoch(features, targets, weights_input_hidden, weights_hidden_output, learnrate)
+        weights_input_hidden = step["weights_input_hidden"]
+        weights_hidden_output = step["weights_hidden_output"]
+        if weights_input_hidden is None or weights_hidden_output is None:  # train_epoch is not finished yet
+            return {"weights_input_hidden": None, "weights_hidden_output": None, "losses": None}
+        losses.append(train_loss(features, targets, weights_input_hidden, weights_hidden_output)["loss"])
+    return {"weights_input_hidden": weights_input_hidden,
+            "weights_hidden_output": weights_hidden_output, "losses": losses}
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from nngrade.lesson import run_script
+
+    run_script("08", sys.modules[__name__])
