@@ -1,0 +1,109 @@
+"""grade.py as a user meets it: exit codes, one-line errors, the JSON report and its schema."""
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from nngrade.exercises import EXERCISES
+from nngrade.results import SCHEMA_VERSION
+
+from helpers import REPO, edited_reference, grade_files, reference_source, run_cli
+
+SCHEMA = json.loads((REPO / "nngrade" / "schema" / "report.schema.json").read_text())
+
+
+def validate(report: dict) -> None:
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+
+
+def test_stub_grading_writes_a_valid_report_and_exits_1(tmp_path):
+    out = tmp_path / "r.json"
+    result = run_cli("07", "--json", str(out), "--seed", "5")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    report = json.loads(out.read_text())
+    validate(report)
+    assert report["schema_version"] == SCHEMA_VERSION
+    assert report["score"] == 0 and report["max_score"] == EXERCISES["07"].max_score
+    assert report["seed"] == 5
+    assert {c["status"] for c in report["exercises"][0]["checks"]} == {"not_implemented"}
+    assert "TODO still None" in result.stdout
+
+
+def test_reference_submission_exits_0_with_full_marks(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    for exercise in EXERCISES.values():
+        (folder / f"{exercise.stem}.py").write_text(reference_source(exercise.id))
+    out = tmp_path / "alice.json"
+    result = run_cli("--submission", str(folder), "--json", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(out.read_text())
+    validate(report)
+    assert report["score"] == report["max_score"] == sum(ex.max_score for ex in EXERCISES.values())
+    assert [ex["id"] for ex in report["exercises"]] == list(EXERCISES)
+    assert report["data"]["source"] in ("sample", "real")
+    assert set(report["versions"]) >= {"nngrade", "python", "numpy", "pytest"}
+
+
+def test_reports_of_broken_submissions_validate(tmp_path):
+    broken = {"04": "def gradient_step(:\n", "06": "while True:\n    pass\n",
+              "07": edited_reference("07", "error = target - output  # SOLUTION", "error = 1 / 0")}
+    report = grade_files(broken, tmp_path, timeout=1.0).to_dict()
+    validate(report)
+    statuses = {ex["id"]: {c["status"] for c in ex["checks"]} for ex in report["exercises"]}
+    assert statuses == {"04": {"error"}, "06": {"timeout"}, "07": {"error"}}
+    assert report["score"] == 0 and report["max_score"] == sum(EXERCISES[i].max_score for i in broken)
+
+
+def test_the_schema_rejects_a_report_that_lost_fields(tmp_path):
+    report = grade_files({"04": reference_source("04")}, tmp_path).to_dict()
+    del report["exercises"][0]["checks"][0]["status"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate(report)
+
+
+def test_same_seed_same_hidden_cases(tmp_path):
+    wrong = edited_reference("04", "del_w = learnrate * error_term * x", "del_w = error_term * x")
+    first = grade_files({"04": wrong}, tmp_path / "a", seed=123).to_dict()["exercises"][0]["checks"]
+    again = grade_files({"04": wrong}, tmp_path / "b", seed=123).to_dict()["exercises"][0]["checks"]
+    other = grade_files({"04": wrong}, tmp_path / "c", seed=124).to_dict()["exercises"][0]["checks"]
+    messages = lambda checks: [c["message"] for c in checks if c["case"].startswith("hidden")]
+    assert messages(first) == messages(again)
+    assert messages(first) != messages(other)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["09"], "unknown exercise '09'"),
+    (["07", "--submission", "/nonexistent/alice"], "no such file or folder"),
+    (["--submission", "{tmp}/notes.py"], "cannot tell which exercise"),
+    (["07", "--submission", "{tmp}"], "no file for exercise 07"),
+    (["05", "--data", "{tmp}/missing.csv"], "missing.csv"),
+    (["07", "--timeout", "0"], "--timeout must be positive"),
+])
+def test_user_mistakes_get_one_line_and_exit_2(tmp_path, args, fragment):
+    (tmp_path / "notes.py").write_text("x = 1\n")
+    result = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+
+
+def test_syntax_error_is_one_clear_line_not_a_traceback(tmp_path):
+    bad = tmp_path / "07_backpropagation.py"
+    bad.write_text("def backprop_step(x:\n    pass\n")
+    result = run_cli("--submission", str(bad), "--json", str(tmp_path / "r.json"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert f"{bad}: SyntaxError at line 1" in result.stdout
+
+
+def test_unwritable_report_path_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = run_cli("04", "--json", str(blocker / "r.json"))
+    assert result.returncode == 2
+    assert "cannot write the report" in result.stderr and "Traceback" not in result.stderr
