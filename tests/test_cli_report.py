@@ -107,3 +107,7 @@ def test_unwritable_report_path_is_a_clear_error(tmp_path):
     result = run_cli("04", "--json", str(blocker / "r.json"))
     assert result.returncode == 2
     assert "cannot write the report" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_committed_sample_report_validates():
+    validate(json.loads((REPO / "docs" / "sample-report.json").read_text()))
