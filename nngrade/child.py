@@ -50,6 +50,57 @@ def _encode_values(wire, source: dict, quantities: list) -> dict:
     return {q: wire.encode(source[q]) for q in quantities if q in source}
 
 
+def _seed_global_random(seed: int) -> None:
+    # Both global generators a student might reach for: numpy's legacy one and the random module.
+    import random
+    import numpy
+    numpy.random.seed(seed)
+    random.seed(seed)
+
+
+def _call(module, call: dict, wire, path: str) -> dict:
+    """Call one student function on decoded inputs; report its values, its exception, its side effects."""
+    function = getattr(module, call["function"], None)
+    event = {"event": "call", "id": call["id"]}
+    if not callable(function):
+        return {**event, "ok": False, "missing": True}
+    inputs = {name: wire.decode(value) for name, value in call["inputs"].items()}
+    snapshot = {name: value.copy() for name, value in inputs.items() if hasattr(value, "copy")}
+    _seed_global_random(1)
+    started = time.perf_counter()
+    try:
+        returned = function(**inputs)
+    except BaseException as exc:  # noqa: BLE001 - a student's exception is a result
+        values = _encode_values(wire, _partial_locals(exc, getattr(function, "__code__", None)), call["quantities"])
+        return {**event, "ok": False, "error": _describe(exc, path), "values": values,
+                "seconds": time.perf_counter() - started}
+    seconds = time.perf_counter() - started
+    if not isinstance(returned, dict):
+        return {**event, "ok": False, "seconds": seconds,
+                "error": {"type": "ReturnValue", "line": None, "source": "",
+                          "message": f"{call['function']} returned {type(returned).__name__}, "
+                                     "expected the dict of quantities that the stub returns"}}
+    try:
+        values = _encode_values(wire, returned, call["quantities"])
+    except BaseException as exc:  # noqa: BLE001 - a dict subclass of the student's may raise
+        return {**event, "ok": False, "error": _describe(exc, path), "seconds": seconds}
+    import numpy
+    mutated = [name for name, before in snapshot.items()
+               if not numpy.array_equal(before, inputs[name], equal_nan=True)]
+    return {**event, "ok": True, "values": values, "seconds": seconds, "mutated": mutated,
+            "random_dependent": _depends_on_global_random(function, call, wire, values)}
+
+
+def _depends_on_global_random(function, call: dict, wire, values: dict) -> bool:
+    """Call again on fresh inputs under another global seed: different values mean hidden randomness."""
+    _seed_global_random(2)
+    try:
+        again = function(**{name: wire.decode(value) for name, value in call["inputs"].items()})
+        return _encode_values(wire, again, call["quantities"]) != values
+    except BaseException:  # noqa: BLE001 - failing only on the second call is itself a dependence on state
+        return True
+
+
 def main() -> None:
     wire = _load_wire()
     # The result channel is the original stdout pipe; fd 1 then points at stderr, so that a
@@ -78,34 +129,7 @@ def main() -> None:
     send({"event": "import", "ok": True, "seconds": time.perf_counter() - started})
 
     for call in request["calls"]:
-        function = getattr(module, call["function"], None)
-        event = {"event": "call", "id": call["id"]}
-        if not callable(function):
-            send({**event, "ok": False, "missing": True})
-            continue
-        inputs = {name: wire.decode(value) for name, value in call["inputs"].items()}
-        started = time.perf_counter()
-        try:
-            returned = function(**inputs)
-        except BaseException as exc:  # noqa: BLE001 - a student's exception is a result
-            code = getattr(function, "__code__", None)
-            values = _encode_values(wire, _partial_locals(exc, code), call["quantities"])
-            send({**event, "ok": False, "error": _describe(exc, path), "values": values,
-                  "seconds": time.perf_counter() - started})
-            continue
-        seconds = time.perf_counter() - started
-        if not isinstance(returned, dict):
-            send({**event, "ok": False, "seconds": seconds,
-                  "error": {"type": "ReturnValue", "line": None, "source": "",
-                            "message": f"{call['function']} returned {type(returned).__name__}, "
-                                       "expected the dict of quantities that the stub returns"}})
-            continue
-        try:
-            values = _encode_values(wire, returned, call["quantities"])
-        except BaseException as exc:  # noqa: BLE001 - a dict subclass of the student's may raise
-            send({**event, "ok": False, "error": _describe(exc, path), "seconds": seconds})
-            continue
-        send({**event, "ok": True, "values": values, "seconds": seconds})
+        send(_call(module, call, wire, path))
     send({"event": "done"})
 
 

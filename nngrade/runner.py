@@ -50,6 +50,8 @@ class CallResult:
     error: dict | None = None        # {"type", "message", "line", "source"} of the student's exception
     missing: bool = False            # the function is not defined in the file
     seconds: float = 0.0
+    mutated: tuple[str, ...] = ()    # inputs the function changed in place
+    random_dependent: bool = False   # its values changed with the global random seed
 
 
 @dataclass
@@ -188,7 +190,9 @@ def _parse_events(data: bytes, call_ids: set[int], result: RunResult) -> None:
                     ok=event["ok"] is True, missing=event.get("missing") is True,
                     values={str(k)[:80]: wire.decode(v) for k, v in values.items()},
                     error=_error_dict(event["error"]) if event.get("error") is not None else None,
-                    seconds=float(event.get("seconds", 0.0)))
+                    seconds=float(event.get("seconds", 0.0)),
+                    mutated=tuple(str(name)[:80] for name in event.get("mutated", ())[:50]),
+                    random_dependent=event.get("random_dependent") is True)
             elif kind != "done":
                 raise ValueError("unknown event")
         except (ValueError, KeyError, TypeError, wire.WireError, RecursionError) as exc:
