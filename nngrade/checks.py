@@ -1,7 +1,8 @@
-"""Trusted comparisons: one student value against its expected value, with one message template.
+"""Trusted comparisons: one student value against one expected value, with one message template.
 
 Order of the questions, as a student needs them answered: was it computed at all, is it
-real numbers, is it finite, has it the right shape, and only then how far off it is.
+real numbers, is it finite, has it the right shape (and what a wrong shape points to),
+and only then how far off it is.
 """
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .exercises import Check
-from .runner import RunResult
 from .wire import Invalid
 
 PASSED, FAILED, ERROR, TIMEOUT, NOT_IMPLEMENTED = "passed", "failed", "error", "timeout", "not_implemented"
@@ -21,10 +20,33 @@ STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, NOT_IMPLEMENTED)
 class Outcome:
     status: str
     message: str = ""
+    follow_through: bool = False        # passed against the reference applied to the student's own upstream values
+    misconception: str | None = None    # id in nngrade.variants.MISCONCEPTIONS
 
     @property
     def passed(self) -> bool:
         return self.status == PASSED
+
+
+def as_numbers(got) -> np.ndarray | None:
+    """The value as a finite float array, or None when it is not one (None, Invalid, NaN, infinity)."""
+    if got is None or isinstance(got, Invalid):
+        return None
+    array = np.asarray(got, dtype=np.float64)
+    return array if np.all(np.isfinite(array)) else None
+
+
+def matches(got, expected: np.ndarray, rtol: float, atol: float) -> bool:
+    """Within tolerance, a number given as shape () or (1,) counting as the same number."""
+    array = as_numbers(got)
+    if array is None:
+        return False
+    expected = np.asarray(expected, dtype=np.float64)
+    if array.shape != expected.shape:
+        if array.size != 1 or expected.size != 1:
+            return False
+        array = array.reshape(expected.shape)
+    return bool(np.isclose(array, expected, rtol=rtol, atol=atol).all())
 
 
 def compare(name: str, got, expected: np.ndarray, rtol: float, atol: float, visible: bool) -> Outcome:
@@ -36,62 +58,52 @@ def compare(name: str, got, expected: np.ndarray, rtol: float, atol: float, visi
     got = np.asarray(got, dtype=np.float64)
     if not np.all(np.isfinite(got)):
         bad = int(np.count_nonzero(~np.isfinite(got)))
-        return Outcome(FAILED, f"'{name}' has {bad} NaN or infinite value(s) out of {got.size}")
+        return Outcome(FAILED, f"'{name}' has {bad} NaN or infinite value(s) out of {got.size}: "
+                               "an overflow, a division by zero, or a log of a non-positive number?")
     if got.shape != expected.shape:
         if got.size == expected.size == 1:
             got = got.reshape(expected.shape)   # a number as shape () or (1,) is the same number
         else:
-            return Outcome(FAILED, f"'{name}' has shape {got.shape}, expected {expected.shape}")
+            return Outcome(FAILED, f"'{name}' has shape {got.shape}, expected {expected.shape}"
+                                   + shape_cause(got.shape, expected.shape))
     close = np.isclose(got, expected, rtol=rtol, atol=atol)
     if close.all():
         return Outcome(PASSED)
     return Outcome(FAILED, _mismatch(name, got, expected, close, visible))
 
 
+def shape_cause(got: tuple, expected: tuple) -> str:
+    """What a wrong shape usually comes from in this lesson, as a short clause."""
+    if len(got) == len(expected) == 2 and got == expected[::-1]:
+        return ": the transpose of the expected shape (a product in the wrong order, or np.outer the wrong way round?)"
+    if len(expected) == 1 and got in ((expected[0], 1), (1, expected[0])):
+        return ": an extra axis of length 1 (a column or row where a flat array was expected?)"
+    if len(expected) == 1 and len(got) == 2 and got[0] == got[1] == expected[0]:
+        return ": an (n,) array broadcast against an (n, 1) column gives (n, n)"
+    if len(expected) == 2 and len(got) == 1:
+        return ": a flat array where a matrix is expected (make the inputs a column, x[:, None], before the product?)"
+    if len(expected) == 2 and len(got) == 2 and got[0] == got[1] and got[0] in expected:
+        return ": a square result from broadcasting two flat arrays of the same length?"
+    return ""
+
+
+def _excerpt(values: np.ndarray, limit: int = 4) -> str:
+    flat = values.ravel()
+    shown = ", ".join(f"{v:.6g}" for v in flat[:limit])
+    return f"[{shown}{', ...' if flat.size > limit else ''}]" if values.ndim else f"{float(values):.6g}"
+
+
 def _mismatch(name: str, got: np.ndarray, expected: np.ndarray, close: np.ndarray, visible: bool) -> str:
     diff = np.abs(got - expected)
     worst = np.unravel_index(int(np.argmax(np.where(close, -1, diff))), got.shape) if got.ndim else ()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        relative = diff[worst] / abs(expected[worst]) if expected[worst] != 0 else np.inf
+    relative = diff[worst] / abs(expected[worst]) if expected[worst] != 0 else np.inf
     where = f" at index {tuple(int(i) for i in worst)}" if got.ndim else ""
-    count = f"{int((~close).sum())} of {got.size} values differ; " if got.size > 1 else ""
+    count = f"{int((~close).sum())} of {got.size} values differ, " if got.size > 1 else ""
     detail = f"{count}largest difference {diff[worst]:.3g} ({_relative(relative)} relative){where}"
     if visible:
-        detail = f"expected {_fmt(expected[worst])}, got {_fmt(got[worst])}{where}; " + detail.replace(where, "")
+        detail = f"expected {_excerpt(expected)}, got {_excerpt(got)}; " + detail
     return f"'{name}' is wrong: {detail}"
 
 
 def _relative(ratio: float) -> str:
     return f"{ratio:.1%}" if ratio >= 1e-3 else f"{ratio:.2g}"
-
-
-def _fmt(value: float) -> str:
-    return f"{float(value):.6g}"
-
-
-def judge(check: Check, run: RunResult, call_id: int, expected: np.ndarray) -> Outcome:
-    """The outcome of one check from what the student's child process sent back."""
-    quantity = check.quantity.name
-    call = run.calls.get(call_id)
-    if call is not None and quantity in call.values:
-        # Graded even when the function raised later on: a slip in the last line costs only that line.
-        return compare(quantity, call.values[quantity], expected, check.quantity.rtol,
-                       check.quantity.atol, check.visibility == "visible")
-    if run.import_error is not None:
-        return Outcome(ERROR, "the file could not be imported: " + _error_text(run.import_error))
-    if call is None:
-        if run.timed_out:
-            return Outcome(TIMEOUT, f"{check.function}() did not finish in time (an endless loop?)")
-        reason = run.protocol_error or f"its process ended (exit code {run.exit_code})"
-        return Outcome(ERROR, f"{check.function}() was not graded: {reason}")
-    if call.missing:
-        return Outcome(ERROR, f"function {check.function}() is not defined in the file")
-    if call.error is not None:
-        return Outcome(ERROR, f"{check.function}() raised " + _error_text(call.error))
-    return Outcome(ERROR, f"{check.function}() did not return '{quantity}' in its dict")
-
-
-def _error_text(error: dict) -> str:
-    line = f" at line {error['line']}" if error.get("line") else ""
-    source = f" ({error['source']})" if error.get("source") else ""
-    return f"{error['type']}{line}: {error['message']}{source}"

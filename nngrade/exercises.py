@@ -26,6 +26,12 @@ class Quantity:
     points: float = 1.0
     rtol: float = RTOL
     atol: float = ATOL
+    follow_through_points: float | None = None   # earned when right given the student's own upstream values; None: full
+
+
+# A check of its own per function: inputs changed in place, or hidden global randomness. Worth no
+# points (the lesson itself writes `weights += ...`), it tells the student what would bite later.
+SIDE_EFFECTS = "side_effects"
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,11 @@ class Check:
     def visibility(self) -> str:
         return "hidden" if self.case.startswith("hidden") else "visible"
 
+    @property
+    def points_on_follow_through(self) -> float:
+        points = self.quantity.follow_through_points
+        return self.quantity.points if points is None else points
+
 
 # An input builder: (function name, case name, random generator for hidden cases, the lesson's
 # prepared data or None) -> the keyword arguments of that call.
@@ -67,7 +78,9 @@ class Exercise:
 
     @cached_property
     def checks(self) -> tuple[Check, ...]:
-        return tuple(Check(self.id, f.name, q, case) for f in self.functions for case in f.cases for q in f.quantities)
+        values = tuple(Check(self.id, f.name, q, case) for f in self.functions for case in f.cases for q in f.quantities)
+        side_effects = tuple(Check(self.id, f.name, Quantity(SIDE_EFFECTS, points=0.0), "all") for f in self.functions)
+        return values + side_effects
 
     @property
     def max_score(self) -> float:

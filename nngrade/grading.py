@@ -11,7 +11,8 @@ from pathlib import Path
 
 from . import __version__, reference
 from .exercises import EXERCISES, Exercise
-from .plugin import Graded, GradingPlugin
+from .feedback import Graded
+from .plugin import GradingPlugin
 from .report import build_report
 from .results import Report
 from .runner import Call, Limits, run_file
@@ -36,11 +37,9 @@ def _calls(exercise: Exercise, inputs: dict) -> tuple[list[Call], dict[tuple[str
 def _grade_one(task: Task, seed: int, data, limits: Limits) -> Graded:
     inputs = task.exercise.inputs(seed, data if task.exercise.needs_data else None)
     calls, ids = _calls(task.exercise, inputs)
-    if task.path is None:
-        problem = f"no file {task.exercise.stem}.py (or {task.exercise.id}*.py) in the submission"
-        return Graded(None, problem, ids, reference.expected_values(task.exercise, inputs))
-    run = run_file(task.path, calls, limits)
-    return Graded(run, None, ids, reference.expected_values(task.exercise, inputs))
+    problem = None if task.path else f"no file {task.exercise.stem}.py (or {task.exercise.id}*.py) in the submission"
+    run = run_file(task.path, calls, limits) if task.path else None
+    return Graded(task.exercise, run, problem, ids, inputs, reference.expected_values(task.exercise, inputs))
 
 
 def grade(tasks: list[Task], seed: int, data, submission: str, limits: Limits = Limits(),

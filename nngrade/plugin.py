@@ -5,29 +5,11 @@ that outcome to pytest-json-report's entry for the test, from which the report i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 import pytest
 
-from .checks import PASSED, Outcome, judge
+from .checks import PASSED, Outcome
 from .exercises import Check
-from .runner import RunResult
-
-
-@dataclass(frozen=True)
-class Graded:
-    """One exercise's material: the student's run, and per (function, case) its call id and expected values."""
-    run: RunResult | None
-    problem: str | None                        # the file could not be graded at all (missing, unreadable)
-    call_ids: dict[tuple[str, str], int]
-    expected: dict[tuple[str, str], dict[str, np.ndarray]]
-
-    def outcome(self, check: Check) -> Outcome:
-        if self.problem is not None:
-            return Outcome("error", self.problem)
-        key = (check.function, check.case)
-        return judge(check, self.run, self.call_ids[key], self.expected[key][check.quantity.name])
+from .feedback import Graded
 
 
 class GradingPlugin:
@@ -52,4 +34,5 @@ class GradingPlugin:
         outcome = self.outcomes[item.nodeid]
         check = item.callspec.params["check"]
         return {"check": {"exercise": check.exercise, "name": check.name, "status": outcome.status,
-                          "message": outcome.message}}
+                          "message": outcome.message, "follow_through": outcome.follow_through,
+                          "misconception": outcome.misconception}}

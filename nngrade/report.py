@@ -25,11 +25,13 @@ def build_report(*, tasks, graded, json_report: dict, seed: int, submission: str
         for check in ex.checks:
             found = outcomes.get((ex.id, check.name),
                                  {"status": ERROR, "message": "internal grader error: this check did not run"})
-            points = check.quantity.points
+            follow_through = bool(found.get("follow_through"))
+            earned = check.points_on_follow_through if follow_through else check.quantity.points
             checks.append(CheckResult(
                 name=check.name, function=check.function, quantity=check.quantity.name, case=check.case,
                 visibility=check.visibility, status=found["status"], message=found["message"],
-                score=points if found["status"] == PASSED else 0.0, max_score=points))
+                score=earned if found["status"] == PASSED else 0.0, max_score=check.quantity.points,
+                follow_through=follow_through, misconception=found.get("misconception")))
         run = g.run
         exercises.append(ExerciseResult(
             id=ex.id, title=ex.title, file=str(task.path) if task.path else None, checks=tuple(checks),

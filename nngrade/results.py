@@ -17,6 +17,8 @@ class CheckResult:
     score: float
     max_score: float
     message: str = ""
+    follow_through: bool = False        # passed on the student's own upstream values
+    misconception: str | None = None    # the likely mistake behind a failure (nngrade.variants ids)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 from .checks import ERROR, NOT_IMPLEMENTED, PASSED, TIMEOUT
+from .exercises import SIDE_EFFECTS
 from .results import ExerciseResult, Report
 
 _UNICODE = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⧗", "not_implemented": "·"}
@@ -38,9 +39,10 @@ def _exercise(exercise: ExerciseResult, marks: dict[str, str]) -> list[str]:
     if exercise.problem:
         lines.append(f"  {exercise.file or exercise.id}: {exercise.problem}")
     rows: dict[str, dict[str, str]] = {}
-    for check in exercise.checks:
+    graded = [check for check in exercise.checks if check.quantity != SIDE_EFFECTS]
+    for check in graded:
         rows.setdefault(_row(exercise, check), {})[check.case] = check.status
-    cases = list(dict.fromkeys(check.case for check in exercise.checks))
+    cases = list(dict.fromkeys(check.case for check in graded))
     width = max(len(row) for row in rows) + 2
     lines.append(" " * (width + 2) + "".join(f"{case:>10}" for case in cases))
     for row, statuses in rows.items():
@@ -57,10 +59,15 @@ def _row(exercise: ExerciseResult, check) -> str:
 def _explanations(exercise: ExerciseResult) -> list[str]:
     """One line per distinct reason: a failing quantity's first failing case, a shared exception once,
     all open TODOs together; nothing more when the whole file failed (its problem line says it)."""
-    todos, failing = [], {}
+    todos, failing, followed = [], {}, []
     for check in exercise.checks:
         row = _row(exercise, check)
-        if check.status == NOT_IMPLEMENTED:
+        if check.follow_through and row not in followed:
+            followed.append(row)
+        if check.quantity == SIDE_EFFECTS:
+            if check.status == "failed":
+                failing.setdefault(row, []).append(check)
+        elif check.status == NOT_IMPLEMENTED:
             todos.append(row) if row not in todos else None
         elif check.status != PASSED and not (exercise.problem and check.status in (ERROR, TIMEOUT)):
             failing.setdefault(row, []).append(check)
@@ -70,6 +77,9 @@ def _explanations(exercise: ExerciseResult) -> list[str]:
         cases = ", ".join(c.case for c in checks)
         by_message.setdefault(f"{_marks()[first.status]} {{rows}} [{cases}]: {first.message}", []).append(row)
     lines = [f"  {template.replace('{rows}', ', '.join(rows))}" for template, rows in by_message.items()]
+    if followed:
+        lines.append(f"  ↪ follow-through: {', '.join(followed)} right given your own earlier values"
+                     if _marks() is _UNICODE else f"  follow-through: {', '.join(followed)} right given your own earlier values")
     if todos:
         lines.append(f"  TODO still None: {', '.join(todos)}")
     return lines

@@ -50,7 +50,7 @@ def test_within_tolerance_passes_and_outside_fails_with_how_far():
     outcome = check(got)
     assert outcome.status == "failed"
     assert "1 of 4 values differ" in outcome.message and "index (1, 0)" in outcome.message
-    assert "expected 3, got 3.3" in outcome.message and "10.0% relative" in outcome.message
+    assert "expected [1, 2, 3, 4], got [1, 2, 3.3, 4]" in outcome.message and "10.0% relative" in outcome.message
 
 
 def test_hidden_cases_do_not_show_expected_values():

@@ -1,0 +1,190 @@
+"""Judging one check with what a teaching assistant would add: follow-through credit and the likely mistake.
+
+A failed value is looked at twice more. Follow-through: is it right when the lesson's
+formula is applied to the student's own (wrong) upstream values? Then one early slip
+costs that step only. Diagnosis: does it match a variant computed with one known
+mistake (nngrade.variants), where that variant differs from the reference? Neither is
+granted to values that carry no information: all zeros, or the same value whatever the
+inputs, so that a chain of placeholders cannot farm credit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import variants
+from .checks import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, TIMEOUT, Outcome, as_numbers, compare, matches
+from .exercises import SIDE_EFFECTS, Check, Exercise
+from .runner import CallResult, RunResult
+
+# Weight steps into the hidden layer: their transposed shape is the np.outer-the-wrong-way mistake.
+INPUT_HIDDEN_STEPS = ("delta_w_i_h", "del_w_input_hidden")
+
+
+@dataclass
+class Graded:
+    """One exercise's material: the student's run, and per (function, case) its call id, inputs and expected values."""
+    exercise: Exercise
+    run: RunResult | None
+    problem: str | None                        # the file could not be graded at all (missing, unreadable)
+    call_ids: dict[tuple[str, str], int]
+    inputs: dict[tuple[str, str], dict]
+    expected: dict[tuple[str, str], dict[str, np.ndarray]]
+    variant_cache: dict = field(default_factory=dict)   # shareable between submissions graded on the same cases
+
+    def outcome(self, check: Check) -> Outcome:
+        if self.problem is not None:
+            return Outcome(ERROR, self.problem)
+        if check.quantity.name == SIDE_EFFECTS:
+            return self._side_effects(check.function)
+        call = self.run.calls.get(self.call_ids[(check.function, check.case)])
+        if call is not None and check.quantity.name in call.values:
+            # Graded even when the function raised later on: a slip in the last line costs only that line.
+            return self._judge_value(check, call)
+        return self._not_graded(check, call)
+
+    # --- a value came back -----------------------------------------------------------------
+
+    def _judge_value(self, check: Check, call: CallResult) -> Outcome:
+        quantity, key = check.quantity, (check.function, check.case)
+        value, expected = call.values[quantity.name], self.expected[key][quantity.name]
+        outcome = compare(quantity.name, value, expected, quantity.rtol, quantity.atol, check.visibility == "visible")
+        if outcome.status != FAILED or as_numbers(value) is None or self._uninformative(check, value):
+            return outcome
+        upstream = self._wrong_upstream(check, call)
+        if upstream:
+            followed = self._compute(check.function, check.case, None, upstream)
+            if followed is not None and matches(value, followed.get(quantity.name), quantity.rtol, quantity.atol):
+                return Outcome(PASSED, f"right given your own {', '.join(upstream)} (follow-through)",
+                               follow_through=True)
+        mistake = self._diagnose(check, value, expected, upstream)
+        if mistake is None:
+            return outcome
+        return Outcome(FAILED, f"{_advice(mistake)} {outcome.message}", misconception=mistake)
+
+    def _uninformative(self, check: Check, value) -> bool:
+        """All zeros, or identical on every case although the expected values differ: it ignores the inputs."""
+        array = as_numbers(value)
+        if array is None or not np.any(array):
+            return True
+        name, function = check.quantity.name, self.exercise.function(check.function)
+        seen, expected = [], []
+        for case in function.cases:
+            call = self.run.calls.get(self.call_ids[(check.function, case)])
+            other = as_numbers(call.values.get(name)) if call is not None else None
+            if other is not None:
+                seen.append(other)
+                expected.append(self.expected[(check.function, case)][name])
+        if len(seen) < 2:
+            return False
+        same_answer = all(s.shape == seen[0].shape and np.array_equal(s, seen[0]) for s in seen[1:])
+        same_question = all(e.shape == expected[0].shape and np.allclose(e, expected[0]) for e in expected[1:])
+        return same_answer and not same_question
+
+    def _wrong_upstream(self, check: Check, call: CallResult) -> dict:
+        """The student's own values of the quantities before this one that differ from the reference."""
+        upstream = {}
+        key = (check.function, check.case)
+        for quantity in self.exercise.function(check.function).quantities:
+            if quantity.name == check.quantity.name:
+                break
+            value = call.values.get(quantity.name)
+            if (as_numbers(value) is not None and not self._uninformative(Check(check.exercise, check.function, quantity, check.case), value)
+                    and not matches(value, self.expected[key][quantity.name], quantity.rtol, quantity.atol)):
+                upstream[quantity.name] = as_numbers(value)
+        return upstream
+
+    def _compute(self, function: str, case: str, mistake: str | None, given: dict) -> dict | None:
+        """A variant of the lesson's computation; None where the mistake makes it impossible (a broadcast error)."""
+        cache_key = (self.exercise.id, function, case, mistake) if not given else None
+        if cache_key in self.variant_cache:
+            return self.variant_cache[cache_key]
+        try:
+            with np.errstate(all="ignore"):
+                result = variants.compute(self.exercise.id, function, self.inputs[(function, case)], mistake, given)
+        except (ValueError, TypeError, IndexError):
+            result = None
+        if cache_key is not None:
+            self.variant_cache[cache_key] = result
+        return result
+
+    def _diagnose(self, check: Check, value, expected: np.ndarray, upstream: dict) -> str | None:
+        quantity = check.quantity
+        for flavour, mistake in variants.FLAVOURS[self.exercise.id].items():
+            for given in ({}, upstream) if upstream else ({},):
+                variant = self._compute(check.function, check.case, flavour, given)
+                candidate = None if variant is None else variant.get(quantity.name)
+                if candidate is None or matches(candidate, expected, quantity.rtol, quantity.atol):
+                    continue   # a variant that coincides with the reference here diagnoses nothing
+                if matches(value, candidate, quantity.rtol, quantity.atol):
+                    return mistake
+        array = as_numbers(value)
+        if array.ndim == 2 and array.shape != expected.shape and matches(array.T, expected, quantity.rtol, quantity.atol):
+            return "outer_wrong_way" if quantity.name in INPUT_HIDDEN_STEPS else "transposed_matrix"
+        return None
+
+    # --- no value came back ------------------------------------------------------------------
+
+    def _not_graded(self, check: Check, call: CallResult | None) -> Outcome:
+        run, function, quantity = self.run, check.function, check.quantity.name
+        if run.import_error is not None:
+            return Outcome(ERROR, "the file could not be imported: " + _error_text(run.import_error))
+        if call is None:
+            if run.timed_out:
+                return Outcome(TIMEOUT, f"{function}() did not finish in time (an endless loop?)")
+            reason = run.protocol_error or f"its process ended (exit code {run.exit_code})"
+            return Outcome(ERROR, f"{function}() was not graded: {reason}")
+        if call.missing:
+            return Outcome(ERROR, f"function {function}() is not defined in the file")
+        if call.error is not None:
+            message = f"{function}() raised " + _error_text(call.error)
+            mistake = _diagnose_exception(call.error, quantity)
+            if mistake:
+                return Outcome(ERROR, f"{_advice(mistake)} {message}", misconception=mistake)
+            return Outcome(ERROR, message)
+        return Outcome(ERROR, f"{function}() did not return '{quantity}' in its dict")
+
+    def _side_effects(self, function: str) -> Outcome:
+        """Inputs changed in place, or values that change with the global random seed, over all cases."""
+        calls = [self.run.calls.get(self.call_ids[(function, case)]) for case in self.exercise.function(function).cases]
+        ran = [c for c in calls if c is not None and c.ok and any(v is not None for v in c.values.values())]
+        if not ran:
+            cases = self.exercise.function(function).cases
+            failed = [(case, c) for case, c in zip(cases, calls) if c is None or not c.ok]
+            if failed:
+                # Nothing ran to look at: the same reason as the values' checks give.
+                case, call = failed[0]
+                quantity = self.exercise.function(function).quantities[0]
+                reason = self._not_graded(Check(self.exercise.id, function, quantity, case), call)
+                return Outcome(reason.status, reason.message)
+            return Outcome(NOT_IMPLEMENTED, f"{function}() is checked for side effects once it returns values")
+        problems = []
+        mutated = sorted({name for c in ran for name in c.mutated})
+        if mutated:
+            problems.append(f"{function}() changed its input {', '.join(repr(m) for m in mutated)} in place "
+                            "(x += ... on an argument changes the caller's array: write x = x + ... or copy it first)")
+        if any(c.random_dependent for c in ran):
+            problems.append(f"{function}()'s results change with the global random seed: everything it needs "
+                            "(the weights too) comes in as arguments, so it should draw no random numbers")
+        return Outcome(FAILED, "; ".join(problems)) if problems else Outcome(PASSED)
+
+
+def _diagnose_exception(error: dict, quantity: str) -> str | None:
+    text = error.get("message", "")
+    if "not aligned" in text or ("matmul" in text and "mismatch" in text):
+        return "dot_order_swapped"
+    if "could not be broadcast" in text and quantity in INPUT_HIDDEN_STEPS:
+        return "missing_column_vector"
+    return None
+
+
+def _advice(mistake: str) -> str:
+    found = variants.MISCONCEPTIONS[mistake]
+    return f"Likely mistake: {found.title}. Hint: {found.hint}."
+
+
+def _error_text(error: dict) -> str:
+    line = f" at line {error['line']}" if error.get("line") else ""
+    source = f" ({error['source']})" if error.get("source") else ""
+    return f"{error['type']}{line}: {error['message']}{source}"
