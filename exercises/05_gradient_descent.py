@@ -1,8 +1,10 @@
 """Exercise 05 - Implementing gradient descent on the admissions data (one sigmoid unit).
 
-The lesson's training loop is split into small functions so that each piece can be
-checked. Fill in the lines marked TODO (each is set to None):
+The lesson's data preparation and training loop are split into small functions so that
+each piece can be checked. Fill in the lines marked TODO (each is set to None):
 
+    standardise(values)                            standardised: (values - mean) / sample std
+    split_sample(n_rows, seed)                     sample: the training rows' numbers
     record_terms(x, y, weights)                    one record: output, error, error_term
     train_epoch(features, targets, weights, learnrate)
                                                    one epoch: del_w (the summed weight
@@ -24,6 +26,22 @@ import numpy as np
 def sigmoid(x):
     """Calculate sigmoid"""
     return 1 / (1 + np.exp(-x))
+
+
+def standardise(values):
+    # TODO: Standardise the values: subtract their mean, divide by their standard deviation
+    #       (the lesson uses the sample standard deviation, as pandas' .std() does)
+    standardised = None
+
+    return {"standardised": standardised}
+
+
+def split_sample(n_rows, seed):
+    # TODO: Pick the training rows as the lesson does: seed NumPy's random generator with
+    #       `seed`, then choose 90% of the row numbers 0..n_rows-1 without replacement
+    sample = None
+
+    return {"sample": sample}
 
 
 def record_terms(x, y, weights):

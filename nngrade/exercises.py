@@ -160,8 +160,13 @@ def _training_inputs(function: str, features, targets, weights: dict, learnrate:
 
 
 def _inputs_05(function: str, case: str, rng: np.random.Generator, lesson_data) -> dict:
+    if function == "standardise":
+        return {"values": lesson_data[2].copy() if case == "lesson" else rng.normal(580, 110, size=int(rng.integers(20, 400)))}
+    if function == "split_sample":
+        return {"n_rows": len(lesson_data[2]), "seed": lesson.SEED_05} if case == "lesson" else \
+            {"n_rows": int(rng.integers(20, 500)), "seed": int(rng.integers(0, 2**31 - 1))}
     if case == "lesson":
-        split, weights = lesson_data
+        split, weights, _ = lesson_data
         features, targets = (split.features_test, split.targets_test) if function == "accuracy" else (split.features, split.targets)
         return _training_inputs(function, features, targets, {"weights": weights}, lesson.LEARNRATE_05, lesson.SHORT_EPOCHS)
     features, targets = _records(rng, int(rng.integers(3, 9)))
@@ -191,7 +196,9 @@ EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in (
                        ("lesson", "handout", *HIDDEN)),),
              _inputs_04),
     Exercise("05", "Gradient descent on the admissions data", "05_gradient_descent",
-             (Function("record_terms", _quantities("output", "error", "error_term"), _TRAINING_CASES),
+             (Function("standardise", _quantities("standardised"), ("lesson", "hidden-1")),
+              Function("split_sample", _quantities("sample"), ("lesson", "hidden-1")),
+              Function("record_terms", _quantities("output", "error", "error_term"), _TRAINING_CASES),
               Function("train_epoch", _quantities("del_w", "weights"), _TRAINING_CASES),
               Function("train", _quantities("weights", "losses"), ("lesson", "hidden-1")),
               Function("train_loss", _quantities("loss"), ("lesson", "hidden-1")),

@@ -42,12 +42,12 @@ INPUTS_07 = {
 
 
 def admissions_05(data):
-    """The lesson's split (seed 42) and its initial weights (np.random.seed(42) again after the split)."""
+    """The lesson's split (seed 42), its initial weights (np.random.seed(42) again after the split), the raw gre."""
     from .data import prepare
     split = prepare(data, SEED_05)
     n_features = split.features.shape[1]
     weights = np.random.RandomState(SEED_05).normal(scale=1 / n_features ** .5, size=n_features)
-    return split, weights
+    return split, weights, np.asarray(data.gre, dtype=float)
 
 
 def admissions_08(data):
@@ -138,8 +138,12 @@ def _lesson_data():
 
 
 def _script_05(module: ModuleType) -> None:
-    split, weights = admissions_05(_lesson_data())
-    if _report_todos("record_terms", module.record_terms(split.features[0], split.targets[0], weights)):
+    data = _lesson_data()
+    split, weights, gre = admissions_05(data)
+    # The data preparation itself is nngrade's (the lesson's); the student's pieces of it are checked for TODOs.
+    prepared = _report_todos("standardise", module.standardise(gre))
+    prepared &= _report_todos("split_sample", module.split_sample(len(gre), SEED_05))
+    if prepared & _report_todos("record_terms", module.record_terms(split.features[0], split.targets[0], weights)):
         _train_and_print(module, split, {"weights": weights}, LEARNRATE_05, EPOCHS_05)
 
 

@@ -47,6 +47,10 @@ MISCONCEPTIONS = {m.id: m for m in (
                   "rows are the inputs and columns the units they feed, as in weights_input_hidden"),
     Misconception("missing_column_vector", "the inputs are not turned into a column before the product",
                   "x has one value per input and delta one per hidden unit; x[:, None] makes x a column so the product is a matrix"),
+    Misconception("population_std", "the standard deviation is the population one (np.std), not the sample one",
+                  "the lesson standardises with pandas' .std(), the sample standard deviation, which divides by n - 1"),
+    Misconception("wrong_split_seed", "the split ignores the seed it is given",
+                  "seed the generator with the `seed` argument (the lesson uses 42 for 05 and 21 for 08)"),
     Misconception("dot_order_swapped", "the dot product has its operands swapped",
                   "the inputs (a row) come first: h_j = sum_i x_i w_ij, so the input vector multiplies the weight matrix"),
 )}
@@ -58,7 +62,8 @@ FLAVOURS = {
     "05": {"missing_sigmoid_derivative": "missing_sigmoid_derivative", "derivative_of_activation": "derivative_of_activation",
            "flipped_error": "flipped_error", "update_sign": "update_sign", "missing_average": "missing_average",
            "update_inside_loop": "update_inside_loop", "learnrate_missing": "learnrate_missing",
-           "learnrate_twice": "learnrate_twice"},
+           "learnrate_twice": "learnrate_twice", "population_std": "population_std",
+           "wrong_split_seed_42": "wrong_split_seed", "wrong_split_seed_21": "wrong_split_seed"},
     "06": {},
     "07": {"missing_sigmoid_derivative": "missing_sigmoid_derivative", "missing_hidden_derivative": "missing_hidden_derivative",
            "derivative_of_activation": "derivative_of_activation",
@@ -252,6 +257,13 @@ def _training(function, i, mistake, given, names: dict, record, record_steps, lo
 
 
 def _05(function, i, mistake, given):
+    if function == "standardise":
+        values = i["values"]
+        return {"standardised": (values - np.mean(values)) / np.std(values, ddof=0 if mistake == "population_std" else 1)}
+    if function == "split_sample":
+        seed = {"wrong_split_seed_42": 42, "wrong_split_seed_21": 21}.get(mistake, i["seed"])
+        return {"sample": np.random.RandomState(seed).choice(i["n_rows"], size=int(i["n_rows"] * 0.9), replace=False)}
+
     def record_steps(x, y, weights, mistake):
         return {"weights": _record_05(x, y, weights, mistake)["error_term"] * x}
     return _training(function, i, mistake, given, {"weights": "del_w"}, _record_05, record_steps, _loss_05)

@@ -50,7 +50,7 @@ MISTAKES = [
     pytest.param("04", "del_w = learnrate * error_term * x", "del_w = error_term * x",
                  {"gradient_step.del_w"}, 16, "learnrate_missing", id="04-learnrate-missing"),
     pytest.param("05", "weights = weights + learnrate * del_w / n_records", "weights = weights + learnrate * del_w",
-                 {"train_epoch.weights", "train.weights", "train.losses"}, 23 - 3 - 2 - 2, "missing_average",
+                 {"train_epoch.weights", "train.weights", "train.losses"}, 27 - 3 - 2 - 2, "missing_average",
                  id="05-no-average"),
     pytest.param("06", "output_layer_out = sigmoid(output_layer_in)", "output_layer_out = output_layer_in",
                  {"forward_pass.output_layer_out"}, 12 - 3, None, id="06-no-output-sigmoid"),
