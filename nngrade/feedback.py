@@ -110,19 +110,32 @@ class Graded:
         return result
 
     def _diagnose(self, check: Check, value, expected: np.ndarray, upstream: dict) -> str | None:
+        """The known mistake whose variant gives this value (and agrees with the student's other values)."""
         quantity = check.quantity
-        for flavour, mistake in variants.FLAVOURS[self.exercise.id].items():
-            for given in ({}, upstream) if upstream else ({},):
+        call = self.run.calls[self.call_ids[(check.function, check.case)]]
+        for given in ({}, upstream) if upstream else ({},):
+            for flavour, mistake in variants.FLAVOURS[self.exercise.id].items():
                 variant = self._compute(check.function, check.case, flavour, given)
                 candidate = None if variant is None else variant.get(quantity.name)
                 if candidate is None or matches(candidate, expected, quantity.rtol, quantity.atol):
                     continue   # a variant that coincides with the reference here diagnoses nothing
-                if matches(value, candidate, quantity.rtol, quantity.atol):
+                if matches(value, candidate, quantity.rtol, quantity.atol) and self._explains(check, call, variant):
                     return mistake
         array = as_numbers(value)
         if array.ndim == 2 and array.shape != expected.shape and matches(array.T, expected, quantity.rtol, quantity.atol):
             return "outer_wrong_way" if quantity.name in INPUT_HIDDEN_STEPS else "transposed_matrix"
         return None
+
+    def _explains(self, check: Check, call: CallResult, variant: dict) -> bool:
+        """A variant is the diagnosis only if it also gives the student's earlier quantities of this call:
+        `w - eta * step` and a flipped error make the same weights, but only one keeps the right step."""
+        for quantity in self.exercise.function(check.function).quantities:
+            if quantity.name == check.quantity.name:
+                return True
+            value = call.values.get(quantity.name)
+            if as_numbers(value) is not None and not matches(value, variant.get(quantity.name), quantity.rtol, quantity.atol):
+                return False
+        return True
 
     # --- no value came back ------------------------------------------------------------------
 

@@ -69,13 +69,17 @@ FLAVOURS = {
            "derivative_of_activation": "derivative_of_activation",
            "derivative_of_activation_hidden": "derivative_of_activation",
            "flipped_error": "flipped_error", "learnrate_missing": "learnrate_missing", "learnrate_twice": "learnrate_twice",
-           "outer_wrong_way": "outer_wrong_way"},
+           "outer_wrong_way": "outer_wrong_way",
+           "learnrate_missing@delta_w_i_h": "learnrate_missing", "learnrate_twice@delta_w_i_h": "learnrate_twice"},
     "08": {"missing_sigmoid_derivative": "missing_sigmoid_derivative", "missing_hidden_derivative": "missing_hidden_derivative",
            "derivative_of_activation": "derivative_of_activation",
            "derivative_of_activation_hidden": "derivative_of_activation",
            "flipped_error": "flipped_error", "update_sign": "update_sign", "missing_average": "missing_average",
            "update_inside_loop": "update_inside_loop", "learnrate_missing": "learnrate_missing",
-           "learnrate_twice": "learnrate_twice"},
+           "learnrate_twice": "learnrate_twice",
+           # The second of the two weight updates alone (a slip in the first shows before the second is judged).
+           **{f"{m}@weights_hidden_output": m for m in ("update_sign", "missing_average", "update_inside_loop",
+                                                        "learnrate_missing", "learnrate_twice")}},
 }
 
 
@@ -96,6 +100,14 @@ class _Steps(dict):
     def set(self, name: str, step: Callable[[], object]) -> None:
         if name not in self:
             self[name] = step()
+
+
+def _at(mistake: str | None, site: str) -> str | None:
+    """A flavour `mistake@site` makes its mistake at one site only (one of two weight updates, say)."""
+    if mistake and "@" in mistake:
+        base, where = mistake.split("@", 1)
+        return base if where == site else None
+    return mistake
 
 
 def _learnrate(learnrate: float, mistake: str | None) -> float:
@@ -145,13 +157,12 @@ def _07(function, i, mistake, given):
     x, w_ih, w_ho = i["x"], i["weights_input_hidden"], i["weights_hidden_output"]
     hidden_output = sigmoid(np.dot(x, w_ih))
     output = sigmoid(np.dot(hidden_output, w_ho))
-    learnrate = _learnrate(i["learnrate"], mistake)
     q = _Steps(given)
     q.set("error", lambda: _error(i["target"], output, mistake))
     q.set("output_error_term", lambda: _output_error_term(q["error"], output, None, mistake))
     q.set("hidden_error_term", lambda: _hidden_error_term(np.dot(q["output_error_term"], w_ho), hidden_output, mistake))
-    q.set("delta_w_h_o", lambda: learnrate * q["output_error_term"] * hidden_output)
-    q.set("delta_w_i_h", lambda: learnrate * (np.outer(q["hidden_error_term"], x) if mistake == "outer_wrong_way"
+    q.set("delta_w_h_o", lambda: _learnrate(i["learnrate"], _at(mistake, "delta_w_h_o")) * q["output_error_term"] * hidden_output)
+    q.set("delta_w_i_h", lambda: _learnrate(i["learnrate"], _at(mistake, "delta_w_i_h")) * (np.outer(q["hidden_error_term"], x) if mistake == "outer_wrong_way"
                                               else q["hidden_error_term"] * x[:, None]))
     return q
 
@@ -200,17 +211,19 @@ def _update(weights: np.ndarray, step_sum: np.ndarray, learnrate: float, n_recor
 def _epoch(features, targets, weights: dict, learnrate, mistake, record_steps) -> tuple[dict, dict]:
     """One epoch of summed record steps and the update after it (or, as the mistake has it, inside the loop)."""
     n_records = len(features)
+    at = {name: _at(mistake, name) for name in weights}
+    record_mistake = None if mistake and "@" in mistake else mistake
     sums = {name: np.zeros(np.shape(value)) for name, value in weights.items()}
     current = dict(weights)
     for x, y in zip(features, targets):
-        steps = record_steps(x, y, *current.values(), mistake)
+        steps = record_steps(x, y, *current.values(), record_mistake)
         sums = {name: sums[name] + steps[name] for name in sums}
-        if mistake == "update_inside_loop":
-            current = {name: weights[name] + learnrate * sums[name] / n_records for name in weights}
-    if mistake != "update_inside_loop":
-        current = {name: _update(weights[name], sums[name], learnrate, n_records, mistake) for name in weights}
-    if mistake == "learnrate_twice":
-        sums = {name: learnrate * value for name, value in sums.items()}
+        # The update line indented into the loop runs once per record, on the sum so far.
+        current = {name: current[name] + learnrate * sums[name] / n_records if at[name] == "update_inside_loop"
+                   else current[name] for name in weights}
+    current = {name: current[name] if at[name] == "update_inside_loop"
+               else _update(weights[name], sums[name], learnrate, n_records, at[name]) for name in weights}
+    sums = {name: learnrate * value if at[name] == "learnrate_twice" else value for name, value in sums.items()}
     return sums, current
 
 
@@ -246,7 +259,7 @@ def _training(function, i, mistake, given, names: dict, record, record_steps, lo
         for arg, step_name in names.items():
             # Judged on the student's own summed step when given: only the update itself is at stake.
             q.set(arg, lambda arg=arg, step_name=step_name: _update(weights[arg], q[step_name], i["learnrate"],
-                                                                     len(i["features"]), mistake)
+                                                                     len(i["features"]), _at(mistake, arg))
                   if step_name in (given or {}) else updated[arg])
         return q
     losses = []
