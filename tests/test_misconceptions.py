@@ -248,3 +248,20 @@ def test_reference_has_no_side_effects_and_no_diagnosis(tmp_path):
     report = grade_files({i: reference_source(i) for i in EXERCISES}, tmp_path)
     checks = [c for ex in report.exercises for c in ex.checks]
     assert all(c.status == "passed" and not c.misconception and not c.follow_through for c in checks)
+
+
+def test_follow_through_points_are_configurable(tmp_path, monkeypatch):
+    import dataclasses
+
+    from nngrade import exercises
+    original = exercises.EXERCISES["07"]
+    (function,) = original.functions
+    halved = tuple(dataclasses.replace(q, follow_through_points=0.5) for q in function.quantities)
+    monkeypatch.setitem(exercises.EXERCISES, "07", dataclasses.replace(
+        original, functions=(dataclasses.replace(function, quantities=halved),)))
+    source = student_version("07", [("output_error_term = error * output * (1 - output)  # SOLUTION",
+                                     "output_error_term = error")])
+    (exercise,) = grade_files({"07": source}, tmp_path).exercises
+    # error: 4 points; output_error_term: 0; three later quantities on 4 cases by follow-through at 0.5 each.
+    assert exercise.score == 4 + 3 * 4 * 0.5
+    assert exercise.max_score == 20
