@@ -2,7 +2,8 @@
 
 Run as `python -I child.py` by nngrade.runner, never imported by the grader.
 It reads one JSON request on stdin and writes one JSON line per event to the pipe it
-got as stdout, after moving the student's own prints to stderr:
+got as stdout, after moving the student's own prints to stderr: "start" once it has
+confined itself (resource limits; inside bubblewrap as root, the unprivileged user),
 the import, then each call with the quantities it returned (or computed before an
 exception). It decides nothing: every value goes back as plain data for the parent
 to validate and compare.
@@ -22,6 +23,31 @@ def _load_wire():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _confine(request: dict) -> None:
+    """Apply the request's resource limits and user before any student code runs.
+
+    Hard limits too, so that unprivileged student code cannot lift them again.
+    """
+    try:
+        import resource
+    except ImportError:
+        return  # Windows: the parent's wall-clock limit is what there is
+    for name, (soft, hard) in request.get("limits", {}).items():
+        try:
+            limit = getattr(resource, name)
+            ceiling = resource.getrlimit(limit)[1]
+            if ceiling != resource.RLIM_INFINITY:
+                soft, hard = min(soft, ceiling), min(hard, ceiling)
+            resource.setrlimit(limit, (soft, hard))
+        except (AttributeError, ValueError, OSError):
+            pass  # a limit this platform lacks or refuses (macOS and RLIMIT_AS): the others still hold
+    uid = request.get("uid")
+    if uid is not None and os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
 
 
 def _describe(exc: BaseException, path: str) -> dict:
@@ -102,7 +128,6 @@ def _depends_on_global_random(function, call: dict, wire, values: dict) -> bool:
 
 
 def main() -> None:
-    wire = _load_wire()
     # The result channel is the original stdout pipe; fd 1 then points at stderr, so that a
     # student's print() can never be mistaken for results (portable: no pass_fds needed).
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
@@ -115,6 +140,10 @@ def main() -> None:
 
     request = json.loads(sys.stdin.read())
     sys.stdin.close()
+    _confine(request)
+    wire = _load_wire()
+    # The parent's proof that this interpreter came up confined (and, inside bubblewrap, that the sandbox works).
+    send({"event": "start"})
     path = request["file"]
     sys.path.insert(0, str(Path(path).parent))
     started = time.perf_counter()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .checks import ERROR, PASSED
 from .results import CheckResult, ExerciseResult, Report
+from .sandbox import weakest
 
 
 def build_report(*, tasks, graded, json_report: dict, seed: int, submission: str, data: dict,
@@ -38,7 +39,8 @@ def build_report(*, tasks, graded, json_report: dict, seed: int, submission: str
             problem=g.problem or _run_problem(run), output=run.output if run else "",
             seconds=round(run.seconds, 4) if run else 0.0))
     return Report(exercises=tuple(exercises), seed=seed, submission=submission, data=data,
-                  isolation="process", timings={**timings, "pytest_seconds": json_report.get("duration")},
+                  isolation=weakest(g.run.isolation for g in graded.values() if g.run is not None),
+                  timings={**timings, "pytest_seconds": json_report.get("duration")},
                   versions=versions, notices=notices)
 
 

@@ -1,9 +1,11 @@
 """Run one student file in a child process and bring back its quantities as validated plain data.
 
 The child (nngrade/child.py) runs under `python -I` in a fresh temporary folder that
-holds only the submitted file, with a scrubbed environment, in its own process group.
-The parent enforces the wall-clock limit, kills the whole group when done, caps what it
-reads, and rebuilds every value with nngrade.wire before anyone compares it.
+holds only the submitted file, with a scrubbed environment, in its own process group,
+under resource limits it applies to itself before the student's code runs, and inside
+bubblewrap where this machine offers it (nngrade.sandbox). The parent enforces the
+wall-clock limit, kills the whole group when done, caps what it reads, and rebuilds
+every value with nngrade.wire before anyone compares it.
 """
 from __future__ import annotations
 
@@ -21,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import wire
+from . import sandbox, wire
 
 CHILD = Path(__file__).with_name("child.py")
+WIRE = Path(__file__).with_name("wire.py")
 # Variables the child may keep: OpenBLAS needs its core type on some processors to compute right.
 KEPT_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
 
@@ -33,6 +36,22 @@ class Limits:
     timeout: float = 10.0            # wall-clock seconds for the whole file (import and all calls)
     output_bytes: int = 20_000       # of the student's own prints kept for the report
     result_bytes: int = 64_000_000   # of result messages; past it the child is killed
+    source_bytes: int = 1_000_000    # of the submitted file; a larger one is not run
+    cpu_seconds: int | None = None   # per process; default: the wall-clock timeout plus one second
+    memory_bytes: int = 2 * 2**30    # address space per process (numpy and OpenBLAS map ~0.3 GiB)
+    file_bytes: int = 16 * 2**20     # largest file a process may write
+    processes: int = 64              # processes and threads of the student's user (bubblewrap only; see sandbox)
+    isolation: str = sandbox.AUTO    # "auto" (bubblewrap where it works), "process" or "bubblewrap"
+
+    def rlimits(self, level: str) -> dict[str, tuple[int, int]]:
+        """What the child sets on itself with resource.setrlimit: soft and hard limit by name."""
+        cpu = self.cpu_seconds or int(self.timeout) + 1
+        limits = {"RLIMIT_CPU": (cpu, cpu + 1), "RLIMIT_AS": (self.memory_bytes,) * 2,
+                  "RLIMIT_FSIZE": (self.file_bytes,) * 2, "RLIMIT_CORE": (0, 0)}
+        if level == sandbox.BUBBLEWRAP:
+            # RLIMIT_NPROC counts every process of the user; only inside the sandbox is that user the student's alone.
+            limits["RLIMIT_NPROC"] = (self.processes,) * 2
+        return limits
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,8 @@ class RunResult:
     protocol_error: str | None = None
     output: str = ""
     seconds: float = 0.0
+    isolation: str = sandbox.PROCESS   # the level the child ran at (nngrade.sandbox.LEVELS)
+    started: bool = False              # the child came up, confined, and was about to import the file
 
     @property
     def imported(self) -> bool:
@@ -70,31 +91,66 @@ class RunResult:
 
 
 def run_file(path: Path, calls: list[Call], limits: Limits = Limits()) -> RunResult:
-    """Import `path` in a child process and make `calls`; never raises for anything the child does."""
+    """Import `path` in a child process and make `calls`; never raises for anything the child does.
+
+    Raises sandbox.Unavailable only when `limits.isolation` insists on bubblewrap and this machine has none.
+    """
+    level = sandbox.choose(limits.isolation)
     request = {"file": "", "module": "submission", "calls": [
         {"id": c.id, "function": c.function, "quantities": list(c.quantities),
          "inputs": {k: wire.encode(v) for k, v in c.inputs.items()}} for c in calls]}
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="nngrade-") as workdir:
-        target = Path(workdir) / path.name
-        shutil.copyfile(path, target)
-        request["file"] = str(target)
-        result = _run_child(json.dumps(request).encode(), Path(workdir), limits, {c.id for c in calls})
+    size = path.stat().st_size
+    if size > limits.source_bytes:
+        result = RunResult(isolation=level, import_error={
+            "type": "FileTooLarge", "line": None, "source": "",
+            "message": f"the file has {size:,} bytes; the limit is {limits.source_bytes:,} (it was not run)"})
+    else:
+        with tempfile.TemporaryDirectory(prefix="nngrade-") as workdir:
+            target = Path(workdir) / path.name
+            shutil.copyfile(path, target)
+            os.chmod(target, 0o644)   # readable by the unprivileged user of the sandbox
+            result = _run_level(request, target, limits, {c.id for c in calls}, level)
+            if result.isolation == sandbox.BUBBLEWRAP and not result.started and not result.timed_out \
+                    and limits.isolation == sandbox.AUTO:
+                sandbox.record_failure(f"a sandboxed child did not start (exit code {result.exit_code}): "
+                                       + result.output[-300:].strip())
+                result = _run_level(request, target, limits, {c.id for c in calls}, sandbox.PROCESS)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _child_env(workdir: Path) -> dict[str, str]:
-    env = {"PATH": os.defpath, "HOME": str(workdir), "TMPDIR": str(workdir), "LANG": "C.UTF-8",
+def _run_level(request: dict, target: Path, limits: Limits, call_ids: set[int], level: str) -> RunResult:
+    workdir = target.parent
+    request = {**request, "limits": limits.rlimits(level)}
+    if level == sandbox.BUBBLEWRAP:
+        command = sandbox.bubblewrap_command([target], CHILD, WIRE)
+        request["file"] = f"{sandbox.SUBMISSION_DIR}/{target.name}"
+        request["uid"] = sandbox.UNPRIVILEGED_UID if os.geteuid() == 0 else None
+        env = _child_env("/tmp")
+    else:
+        command = [sys.executable, "-I", str(CHILD)]
+        request["file"] = str(target)
+        env = _child_env(str(workdir))
+    result = _run_child(command, json.dumps(request).encode(), workdir, env, limits, call_ids)
+    result.isolation = level
+    if level == sandbox.BUBBLEWRAP and result.exit_code is not None and 128 < result.exit_code < 160:
+        result.exit_code = 128 - result.exit_code   # bwrap says 128+N for a child killed by signal N
+    return result
+
+
+def _child_env(home: str) -> dict[str, str]:
+    env = {"PATH": os.defpath, "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
            "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1"}
     env.update({k: os.environ[k] for k in KEPT_ENV if k in os.environ})
     return env
 
 
-def _run_child(request: bytes, workdir: Path, limits: Limits, call_ids: set[int]) -> RunResult:
+def _run_child(command: list[str], request: bytes, workdir: Path, env: dict[str, str], limits: Limits,
+               call_ids: set[int]) -> RunResult:
     proc = subprocess.Popen(
-        [sys.executable, "-I", str(CHILD)], cwd=workdir, env=_child_env(workdir),
+        command, cwd=workdir, env=env,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=(os.name == "posix"))
     # Feed the request from a thread: a child that never reads stdin must not block us.
@@ -154,7 +210,11 @@ def _feed(stream, data: bytes) -> None:
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
-    """Kill the child and everything it started (a fork, a setsid'd process escapes only with bubblewrap's help)."""
+    """Kill the child and everything in its process group.
+
+    A process that leaves the group (setsid) escapes this; under bubblewrap it dies with the
+    sandbox's process namespace all the same.
+    """
     try:
         if os.name == "posix":
             os.killpg(proc.pid, signal.SIGKILL)
@@ -176,7 +236,9 @@ def _parse_events(data: bytes, call_ids: set[int], result: RunResult) -> None:
         try:
             event = json.loads(line, parse_constant=_reject_constant)
             kind = event["event"]
-            if kind == "import":
+            if kind == "start":
+                result.started = True
+            elif kind == "import":
                 if not event["ok"]:
                     result.import_error = _error_dict(event["error"])
             elif kind == "call":

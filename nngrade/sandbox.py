@@ -1,0 +1,152 @@
+"""Isolation levels for a student's child process: which one this machine offers, and bubblewrap's command line.
+
+"process" works everywhere: a child process under resource limits, in its own session,
+killed with its process group. "bubblewrap" (Linux with bwrap installed) runs the same
+child in a sandbox: no network, its own process and IPC namespaces, a read-only view of
+the system and of Python, a small private /tmp, nothing of the project but the two files
+the child needs, and an unprivileged user when the grader runs as root. Whether bwrap
+works here is learned from the first child: one that never starts marks it unusable and
+this process falls back to "process" (the report says which level graded).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+PROCESS, BUBBLEWRAP, AUTO = "process", "bubblewrap", "auto"
+LEVELS = (PROCESS, BUBBLEWRAP)      # weakest first
+UNPRIVILEGED_UID = 65534            # "nobody": who runs the student's code when the grader is root
+SUBMISSION_DIR = "/submission"      # where the submitted file appears inside the sandbox
+GRADER_DIR = "/nngrade"             # where child.py and wire.py appear inside the sandbox
+TMP_BYTES = 64 * 2**20              # the sandbox's private /tmp
+PROJECT = Path(__file__).resolve().parent.parent
+# System paths the interpreter may need; where one is a symlink (merged /usr) the symlink is recreated.
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
+
+
+class Unavailable(RuntimeError):
+    """Bubblewrap was asked for and this machine cannot provide it."""
+
+
+class _Verdict:
+    """What the first sandboxed child taught this process: a sandbox that never started is not retried."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.failure: str | None = None
+
+    def fail(self, reason: str) -> None:
+        with self._lock:
+            self.failure = self.failure or reason
+
+
+_verdict = _Verdict()
+
+
+def choose(requested: str) -> str:
+    """The level a child runs at: "auto" takes bubblewrap where it works; "bubblewrap" insists on it."""
+    if requested == PROCESS:
+        return PROCESS
+    if requested not in (AUTO, BUBBLEWRAP):
+        raise ValueError(f"unknown isolation {requested!r}: choose auto, {', '.join(LEVELS)}")
+    problem = unavailable_reason()
+    if problem is None:
+        return BUBBLEWRAP
+    if requested == BUBBLEWRAP:
+        raise Unavailable(f"bubblewrap isolation is not available: {problem}")
+    return PROCESS
+
+
+def unavailable_reason() -> str | None:
+    """Why bubblewrap cannot be used here, or None when it can."""
+    if not sys.platform.startswith("linux"):
+        return "it needs Linux"
+    if _bwrap() is None:
+        return "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    if _python_roots() is None:
+        return f"the Python installation contains the project folder {PROJECT}"
+    return _verdict.failure
+
+
+def record_failure(reason: str) -> None:
+    """A sandboxed child never started: use the process level from now on in this process."""
+    _verdict.fail(reason)
+
+
+def weakest(levels: Iterable[str]) -> str:
+    """The level a whole report can claim: the weakest its children ran at ("process" if none ran)."""
+    return min(levels, key=LEVELS.index, default=PROCESS)
+
+
+def bubblewrap_command(files: Iterable[Path], child: Path, wire: Path) -> list[str]:
+    """bwrap's arguments to run `python -I child.py` with `files` read-only in SUBMISSION_DIR."""
+    args = [_bwrap(), "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session"]
+    if os.geteuid() == 0:
+        # bwrap runs privileged, without a user namespace: the child gets only what it needs to become
+        # UNPRIVILEGED_UID (child.py does that before the student's code), so that process limits bite.
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    for path in SYSTEM_PATHS:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for path in SYSTEM_FILES:
+        args += ["--ro-bind-try", path, path]
+    created: set[str] = set()
+    for root in _python_roots():
+        args += _parents(root, created) + ["--ro-bind", root, root]
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", *_size_option(), "--tmpfs", "/tmp"]
+    args += ["--perms", "0755", "--dir", SUBMISSION_DIR, "--perms", "0755", "--dir", GRADER_DIR]
+    for path in files:
+        args += ["--ro-bind", str(path), f"{SUBMISSION_DIR}/{path.name}"]
+    args += ["--ro-bind", str(child), f"{GRADER_DIR}/{child.name}", "--ro-bind", str(wire), f"{GRADER_DIR}/{wire.name}"]
+    return args + ["--chdir", SUBMISSION_DIR, "--", sys.executable, "-I", f"{GRADER_DIR}/{child.name}"]
+
+
+@lru_cache(maxsize=1)
+def _bwrap() -> str | None:
+    return shutil.which("bwrap") or next((p for p in ("/usr/bin/bwrap", "/bin/bwrap") if os.path.exists(p)), None)
+
+
+@lru_cache(maxsize=1)
+def _size_option() -> tuple[str, ...]:
+    """--size caps the private /tmp (bwrap 0.7 and later); older bwraps leave it at the tmpfs default."""
+    import subprocess
+    try:
+        help_text = subprocess.run([_bwrap(), "--help"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return ("--size", str(TMP_BYTES)) if "--size" in help_text else ()
+
+
+@lru_cache(maxsize=1)
+def _python_roots() -> tuple[str, ...] | None:
+    """The folders the child's interpreter and numpy live in, outside /usr; None if one would expose the project."""
+    import numpy
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                  str(Path(os.path.realpath(sys.executable)).parent.parent), str(Path(numpy.__file__).parent.parent)}
+    roots: list[str] = []
+    for path in sorted({os.path.realpath(p) for p in candidates}, key=len):
+        if PROJECT == Path(path) or PROJECT.is_relative_to(path):
+            return None
+        if not any(Path(path).is_relative_to(r) for r in ("/usr", *roots)):
+            roots.append(path)
+    return tuple(roots)
+
+
+def _parents(path: str, created: set[str]) -> list[str]:
+    """Directories above a bind target, world-readable (bwrap would copy the host's modes, e.g. /root's 0700)."""
+    args = []
+    for parent in reversed(Path(path).parents):
+        name = str(parent)
+        if name != "/" and name not in created:
+            created.add(name)
+            args += ["--perms", "0755", "--dir", name]
+    return args
