@@ -109,8 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     from .report import write_json
     from .terminal import render
     seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
-    report = grade(tasks, seed, data, submission=str(args.submission or REPO / "exercises"),
-                   limits=Limits(timeout=args.timeout), notices=notices)
+    from .oracle import OracleError
+    try:
+        report = grade(tasks, seed, data, submission=str(args.submission or REPO / "exercises"),
+                       limits=Limits(timeout=args.timeout), notices=notices)
+    except OracleError as exc:   # a student release without stored values for this data file
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     json_path = args.json or _default_json(ids, args.submission)
     try:
         write_json(report, json_path)

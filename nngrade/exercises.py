@@ -93,11 +93,11 @@ class Exercise:
     def function(self, name: str) -> Function:
         return next(f for f in self.functions if f.name == name)
 
-    def inputs(self, seed: int, data: object = None) -> dict[tuple[str, str], dict]:
+    def inputs(self, seed: int, data: object = None, visible_only: bool = False) -> dict[tuple[str, str], dict]:
         """The keyword arguments of every (function, case) for one grading run, built once."""
         lesson_data = self.prepare_lesson(data) if self.prepare_lesson else None
         return {(f.name, case): self.build_inputs(f.name, case, case_rng(seed, self.id, case), lesson_data)
-                for f in self.functions for case in f.cases}
+                for f in self.functions for case in f.cases if not (visible_only and case.startswith("hidden"))}
 
 
 def _quantities(*names: str) -> tuple[Quantity, ...]:

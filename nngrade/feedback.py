@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import variants
 from .checks import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, TIMEOUT, Outcome, as_numbers, compare, matches
 from .exercises import SIDE_EFFECTS, Check, Exercise
+from .misconceptions import MISCONCEPTIONS
+from .oracle import Expectations
 from .runner import CallResult, RunResult
 
 # Weight steps into the hidden layer: their transposed shape is the np.outer-the-wrong-way mistake.
@@ -24,14 +25,24 @@ INPUT_HIDDEN_STEPS = ("delta_w_i_h", "del_w_input_hidden")
 
 @dataclass
 class Graded:
-    """One exercise's material: the student's run, and per (function, case) its call id, inputs and expected values."""
+    """One exercise's material: the student's run, per (function, case) graded its call id, and the expectations."""
     exercise: Exercise
     run: RunResult | None
     problem: str | None                        # the file could not be graded at all (missing, unreadable)
-    call_ids: dict[tuple[str, str], int]
-    inputs: dict[tuple[str, str], dict]
-    expected: dict[tuple[str, str], dict[str, np.ndarray]]
+    call_ids: dict[tuple[str, str], int]       # only the cases graded in this run (no hidden ones in a release)
+    expectations: Expectations
     variant_cache: dict = field(default_factory=dict)   # shareable between submissions graded on the same cases
+
+    @property
+    def expected(self) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+        return self.expectations.expected
+
+    def grades(self, check: Check) -> bool:
+        """Whether this run grades the check (a student release leaves the hidden cases for submission)."""
+        return check.case == "all" or (check.function, check.case) in self.call_ids
+
+    def _cases(self, function: str) -> list[str]:
+        return [case for case in self.exercise.function(function).cases if (function, case) in self.call_ids]
 
     def outcome(self, check: Check) -> Outcome:
         if self.problem is not None:
@@ -68,9 +79,9 @@ class Graded:
         array = as_numbers(value)
         if array is None or not np.any(array):
             return True
-        name, function = check.quantity.name, self.exercise.function(check.function)
+        name = check.quantity.name
         seen, expected = [], []
-        for case in function.cases:
+        for case in self._cases(check.function):
             call = self.run.calls.get(self.call_ids[(check.function, case)])
             other = as_numbers(call.values.get(name)) if call is not None else None
             if other is not None:
@@ -100,11 +111,7 @@ class Graded:
         cache_key = (self.exercise.id, function, case, mistake) if not given else None
         if cache_key in self.variant_cache:
             return self.variant_cache[cache_key]
-        try:
-            with np.errstate(all="ignore"):
-                result = variants.compute(self.exercise.id, function, self.inputs[(function, case)], mistake, given)
-        except (ValueError, TypeError, IndexError):
-            result = None
+        result = self.expectations.variant(function, case, mistake, given)
         if cache_key is not None:
             self.variant_cache[cache_key] = result
         return result
@@ -114,7 +121,7 @@ class Graded:
         quantity = check.quantity
         call = self.run.calls[self.call_ids[(check.function, check.case)]]
         for given in ({}, upstream) if upstream else ({},):
-            for flavour, mistake in variants.FLAVOURS[self.exercise.id].items():
+            for flavour, mistake in self.expectations.flavours.items():
                 variant = self._compute(check.function, check.case, flavour, given)
                 candidate = None if variant is None else variant.get(quantity.name)
                 if candidate is None or matches(candidate, expected, quantity.rtol, quantity.atol):
@@ -160,10 +167,10 @@ class Graded:
 
     def _side_effects(self, function: str) -> Outcome:
         """Inputs changed in place, or values that change with the global random seed, over all cases."""
-        calls = [self.run.calls.get(self.call_ids[(function, case)]) for case in self.exercise.function(function).cases]
+        cases = self._cases(function)
+        calls = [self.run.calls.get(self.call_ids[(function, case)]) for case in cases]
         ran = [c for c in calls if c is not None and c.ok and any(v is not None for v in c.values.values())]
         if not ran:
-            cases = self.exercise.function(function).cases
             failed = [(case, c) for case, c in zip(cases, calls) if c is None or not c.ok]
             if failed:
                 # Nothing ran to look at: the same reason as the values' checks give.
@@ -193,7 +200,7 @@ def _diagnose_exception(error: dict, quantity: str) -> str | None:
 
 
 def _advice(mistake: str) -> str:
-    found = variants.MISCONCEPTIONS[mistake]
+    found = MISCONCEPTIONS[mistake]
     return f"Likely mistake: {found.title}. Hint: {found.hint}."
 
 

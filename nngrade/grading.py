@@ -9,15 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, reference
-from .exercises import EXERCISES, Exercise
+from . import __version__
+from .exercises import Exercise
 from .feedback import Graded
+from .oracle import load_oracle
 from .plugin import GradingPlugin
 from .report import build_report
 from .results import Report
 from .runner import Call, Limits, run_file
 
-GRADERS = Path(__file__).resolve().parent.parent / "graders"
+REPO = Path(__file__).resolve().parent.parent
+GRADERS = REPO / "graders"
 
 
 @dataclass(frozen=True)
@@ -34,25 +36,32 @@ def _calls(exercise: Exercise, inputs: dict) -> tuple[list[Call], dict[tuple[str
     return calls, ids
 
 
-def _grade_one(task: Task, seed: int, data, limits: Limits) -> Graded:
-    inputs = task.exercise.inputs(seed, data if task.exercise.needs_data else None)
+def _grade_one(task: Task, seed: int, data, limits: Limits, oracle) -> Graded:
+    data = data if task.exercise.needs_data else None
+    inputs = task.exercise.inputs(seed, data, visible_only=not oracle.grades_hidden)
     calls, ids = _calls(task.exercise, inputs)
     problem = None if task.path else f"no file {task.exercise.stem}.py (or {task.exercise.id}*.py) in the submission"
     run = run_file(task.path, calls, limits) if task.path else None
-    return Graded(task.exercise, run, problem, ids, inputs, reference.expected_values(task.exercise, inputs))
+    return Graded(task.exercise, run, problem, ids, oracle.expectations(task.exercise, inputs, data))
 
 
 def grade(tasks: list[Task], seed: int, data, submission: str, limits: Limits = Limits(),
-          notices: tuple[str, ...] = ()) -> Report:
-    """Grade the tasks; the students' files run in parallel child processes, the graders in this process."""
+          notices: tuple[str, ...] = (), oracle=None) -> Report:
+    """Grade the tasks; the students' files run in parallel child processes, the graders in this process.
+
+    `oracle`: where expected values come from (default: reference/, else a release's stored values);
+    raises nngrade.oracle.OracleError when neither is there.
+    """
     started = time.perf_counter()
+    oracle = oracle or load_oracle(REPO)
     with ThreadPoolExecutor(max_workers=max(1, min(len(tasks), os.cpu_count() or 1))) as pool:
         graded = dict(zip((t.exercise.id for t in tasks),
-                          pool.map(lambda t: _grade_one(t, seed, data, limits), tasks)))
+                          pool.map(lambda t: _grade_one(t, seed, data, limits, oracle), tasks)))
     run_seconds = time.perf_counter() - started
     json_report = _run_graders(graded, [t.exercise for t in tasks])
     return build_report(
         tasks=tasks, graded=graded, json_report=json_report, seed=seed, submission=submission,
+        mode="full" if oracle.grades_hidden else "student",
         data=_data_info(data, tasks), notices=notices,
         timings={"run_seconds": round(run_seconds, 4), "total_seconds": round(time.perf_counter() - started, 4)},
         versions=_versions())

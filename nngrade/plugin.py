@@ -22,7 +22,10 @@ class GradingPlugin:
         """Call with a Check: records its outcome and fails the test with the student-facing message."""
         def run_check(check: Check) -> None:
             __tracebackhide__ = True
-            outcome = self.graded[check.exercise].outcome(check)
+            graded = self.graded[check.exercise]
+            if not graded.grades(check):
+                pytest.skip("hidden case: graded when the work is submitted")
+            outcome = graded.outcome(check)
             self.outcomes[request.node.nodeid] = outcome
             if outcome.status != PASSED:
                 pytest.fail(outcome.message, pytrace=False)

@@ -12,7 +12,7 @@ from .sandbox import weakest
 
 
 def build_report(*, tasks, graded, json_report: dict, seed: int, submission: str, data: dict,
-                 notices: tuple[str, ...], timings: dict, versions: dict) -> Report:
+                 notices: tuple[str, ...], timings: dict, versions: dict, mode: str = "full") -> Report:
     """Every declared check appears, with its full points at stake, even if a grader crashed."""
     outcomes = {}
     for test in json_report.get("tests", []):
@@ -23,7 +23,7 @@ def build_report(*, tasks, graded, json_report: dict, seed: int, submission: str
     for task in tasks:
         ex, g = task.exercise, graded[task.exercise.id]
         checks = []
-        for check in ex.checks:
+        for check in filter(g.grades, ex.checks):
             found = outcomes.get((ex.id, check.name),
                                  {"status": ERROR, "message": "internal grader error: this check did not run"})
             follow_through = bool(found.get("follow_through"))
@@ -37,11 +37,12 @@ def build_report(*, tasks, graded, json_report: dict, seed: int, submission: str
         exercises.append(ExerciseResult(
             id=ex.id, title=ex.title, file=str(task.path) if task.path else None, checks=tuple(checks),
             problem=g.problem or _run_problem(run), output=run.output if run else "",
-            seconds=round(run.seconds, 4) if run else 0.0))
+            seconds=round(run.seconds, 4) if run else 0.0,
+            pending_hidden=sum(1 for check in ex.checks if not g.grades(check))))
     return Report(exercises=tuple(exercises), seed=seed, submission=submission, data=data,
                   isolation=weakest(g.run.isolation for g in graded.values() if g.run is not None),
                   timings={**timings, "pytest_seconds": json_report.get("duration")},
-                  versions=versions, notices=notices)
+                  versions=versions, notices=notices, mode=mode)
 
 
 def _run_problem(run) -> str | None:

@@ -30,6 +30,7 @@ class ExerciseResult:
     problem: str | None = None     # why the file could not be graded at all, if so
     output: str = ""               # the student's own prints, capped
     seconds: float = 0.0
+    pending_hidden: int = 0        # hidden checks a student release leaves for the submission
 
     @property
     def score(self) -> float:
@@ -50,6 +51,7 @@ class Report:
     timings: dict
     versions: dict
     notices: tuple[str, ...] = field(default_factory=tuple)
+    mode: str = "full"             # "full": every case graded; "student": a release, visible cases only
 
     @property
     def score(self) -> float:
@@ -66,6 +68,7 @@ class Report:
             "score": self.score,
             "max_score": self.max_score,
             "submission": self.submission,
+            "mode": self.mode,
             "seed": self.seed,
             "isolation": self.isolation,
             "data": self.data,

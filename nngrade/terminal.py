@@ -48,6 +48,8 @@ def _exercise(exercise: ExerciseResult, marks: dict[str, str]) -> list[str]:
     for row, statuses in rows.items():
         lines.append(f"  {row:<{width}}" + "".join(f"{marks[statuses[c]] if c in statuses else '':>10}" for c in cases))
     lines += _explanations(exercise)
+    if exercise.pending_hidden:
+        lines.append(f"  + {exercise.pending_hidden} hidden checks (other inputs and sizes) run when you submit")
     return lines
 
 

@@ -109,5 +109,13 @@ def test_unwritable_report_path_is_a_clear_error(tmp_path):
     assert "cannot write the report" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_committed_sample_report_validates():
-    validate(json.loads((REPO / "docs" / "sample-report.json").read_text()))
+def test_committed_sample_report_validates(tmp_path):
+    """docs/sample-report.json documents the format; NNGRADE_UPDATE_GOLDENS=1 regenerates it."""
+    import os
+    sample = REPO / "docs" / "sample-report.json"
+    if os.environ.get("NNGRADE_UPDATE_GOLDENS") == "1":
+        source = edited_reference("07", "error = target - output  # SOLUTION", "error = output - target")
+        report = grade_files({"07": source}, tmp_path / "alice", seed=42).to_dict()
+        text = json.dumps(report, indent=2).replace(str(tmp_path), "submissions")
+        sample.write_text(text + "\n")
+    validate(json.loads(sample.read_text()))

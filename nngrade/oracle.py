@@ -1,0 +1,115 @@
+"""Where expected values come from: the reference solutions, or, in a student release, stored visible values.
+
+With reference/ (an instructor's copy, the Gradescope bundle) every case is graded, hidden
+ones included, and mistakes are diagnosed from nngrade.variants. A student release has
+neither: it ships the expected values of the visible cases only (and of each known
+mistake's variant on them, for the diagnosis), so nothing in it computes a hidden answer.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, wire
+from .exercises import Exercise
+
+STORED_PATH = Path(__file__).resolve().parent / "expected" / "visible.json"
+NO_DATA = "none"   # the key of exercises that do not read the admissions data
+
+
+class OracleError(Exception):
+    """No expected values can be had for this run; the message says why and what to do."""
+
+
+class Expectations:
+    """What one exercise's checks are judged against, for one set of inputs."""
+
+    def __init__(self, expected: dict, flavours: dict, variant):
+        self.expected = expected      # (function, case) -> quantity -> float64 array
+        self.flavours = flavours      # known mistakes that apply: flavour -> misconception id
+        self._variant = variant
+
+    def variant(self, function: str, case: str, mistake: str | None, given: dict) -> dict | None:
+        """All quantities of one call computed with `mistake` (None: right) from the student's `given`
+        upstream values; None where that cannot be had."""
+        return self._variant(function, case, mistake, given)
+
+
+class ReferenceOracle:
+    """The instructor's side: reference/ for expected values, nngrade.variants for mistakes and follow-through."""
+    grades_hidden = True
+
+    def expectations(self, exercise: Exercise, inputs: dict, data) -> Expectations:
+        from . import variants
+        from .reference import expected_values
+
+        def variant(function, case, mistake, given):
+            try:
+                with np.errstate(all="ignore"):
+                    return variants.compute(exercise.id, function, inputs[(function, case)], mistake, given)
+            except (ValueError, TypeError, IndexError):
+                return None   # the mistake makes this call impossible (a broadcast error): no variant
+        return Expectations(expected_values(exercise, inputs), variants.FLAVOURS[exercise.id], variant)
+
+
+class StoredOracle:
+    """The student's side: visible cases only, from the values stored when the release was built."""
+    grades_hidden = False
+
+    def __init__(self, stored: dict):
+        self.stored = stored
+
+    def expectations(self, exercise: Exercise, inputs: dict, data) -> Expectations:
+        key = data.sha256 if exercise.needs_data and data is not None else NO_DATA
+        entry = self.stored["exercises"].get(exercise.id, {}).get(key)
+        if entry is None:
+            raise OracleError(f"this release has no expected values for exercise {exercise.id} with the data file "
+                              f"{getattr(data, 'path', '?')}: grade with the shipped sample (--data data/admissions_sample.csv)")
+        expected = {(f, c): {q: np.asarray(wire.decode(v), dtype=np.float64) for q, v in entry[f][c]["values"].items()}
+                    for f, c in inputs}
+
+        def variant(function, case, mistake, given):
+            if given or mistake is None:
+                return None   # follow-through needs the formulas, which a release does not ship
+            stored = entry[function][case]["variants"].get(mistake)
+            return None if stored is None else {q: wire.decode(v) for q, v in stored.items()}
+        return Expectations(expected, self.stored["flavours"].get(exercise.id, {}), variant)
+
+
+def load_oracle(repo: Path) -> ReferenceOracle | StoredOracle:
+    """The reference where it is there; else the release's stored values; else a clear error."""
+    if (repo / "reference").is_dir():
+        return ReferenceOracle()
+    if STORED_PATH.is_file():
+        try:
+            return StoredOracle(json.loads(STORED_PATH.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise OracleError(f"{STORED_PATH} is unreadable ({exc}): rebuild the release") from None
+    raise OracleError(f"no reference/ folder and no stored expected values ({STORED_PATH}): "
+                      "this copy cannot grade; use the full project or a student release")
+
+
+def store_visible(exercises: list[Exercise], data_sets: list) -> dict:
+    """The stored values a release ships: every visible case's expected values and its mistakes' variants."""
+    reference = ReferenceOracle()
+    stored = {"format": 1, "nngrade": __version__, "exercises": {}, "flavours": {}}
+    for exercise in exercises:
+        for data in (data_sets if exercise.needs_data else [None]):
+            inputs = exercise.inputs(0, data, visible_only=True)   # visible cases do not depend on the seed
+            expectations = reference.expectations(exercise, inputs, data)
+            stored["flavours"][exercise.id] = expectations.flavours
+            entry: dict = {}
+            for (function, case) in inputs:
+                expected = expectations.expected[(function, case)]
+                variants = {}
+                for flavour in expectations.flavours:
+                    variant = expectations.variant(function, case, flavour, {})
+                    if variant is not None:
+                        variants[flavour] = {q: wire.encode(np.asarray(variant[q], dtype=np.float64))
+                                             for q in expected if q in variant}
+                entry.setdefault(function, {})[case] = {
+                    "values": {q: wire.encode(v) for q, v in expected.items()}, "variants": variants}
+            stored["exercises"].setdefault(exercise.id, {})[data.sha256 if data is not None else NO_DATA] = entry
+    return stored

@@ -1,0 +1,67 @@
+"""Build the student release: stubs, graders, data, the framework, and the visible cases' expected values.
+
+`python -m nngrade.release --out DIR`. The release has no reference/ and none of the code
+that computes answers (nngrade/variants.py, nngrade/reference.py, nngrade/stubs.py): in it,
+`python grade.py 07` checks the visible cases against stored values and says how many
+hidden checks run when the work is submitted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from .exercises import EXERCISES
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = ("grade.py", "README.md", "requirements.txt", "exercises", "graders", "nngrade", "data/admissions_sample.csv")
+# Code that computes right answers for any input: never in a student's hands.
+WITHHELD = {"nngrade/variants.py", "nngrade/reference.py", "nngrade/stubs.py", "nngrade/release.py",
+            "nngrade/gradescope_bundle.py"}
+
+
+def _copy(source: Path, target: Path) -> None:
+    for path in sorted(source.rglob("*")) if source.is_dir() else [source]:
+        relative = path.relative_to(REPO).as_posix()
+        if path.is_dir() or "__pycache__" in path.parts or relative in WITHHELD or relative.startswith("nngrade/expected/"):
+            continue
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, destination)
+
+
+def build(out: Path, data_paths: list[Path]) -> Path:
+    """Write the release into `out` (which must not exist or be empty); returns the stored values' path."""
+    from .data import SAMPLE_PATH, load_admissions
+    from .oracle import STORED_PATH, store_visible
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} exists and is not empty: choose a new folder")
+    for item in SHIPPED:
+        _copy(REPO / item, out)
+    data_sets = [load_admissions(path) for path in dict.fromkeys([SAMPLE_PATH, *data_paths])]
+    stored = out / STORED_PATH.relative_to(REPO)
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_text(json.dumps(store_visible(list(EXERCISES.values()), data_sets)), encoding="utf-8")
+    return stored
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nngrade.release", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="a new (or empty) folder for the release")
+    parser.add_argument("--data", type=Path, action="append", default=[],
+                        help="also store 05 and 08's visible values for this data file (the sample is always stored)")
+    args = parser.parse_args(argv)
+    from .data import DataError
+    try:
+        stored = build(args.out, args.data)
+    except (FileExistsError, DataError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote the student release to {args.out} (visible expected values: {stored.relative_to(args.out)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
