@@ -6,6 +6,7 @@ import platform
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,11 +75,27 @@ def _run_graders(graded: dict[str, Graded], exercises: list[Exercise]) -> dict:
 
     json_plugin = JSONReport()
     files = [str(GRADERS / f"test_{exercise.stem}.py") for exercise in exercises]
-    args = ["-q", "-p", "no:cacheprovider", "--no-header", "--json-report-file=none", "--rootdir", str(GRADERS),
-            "-o", "console_output_style=classic", "-c", os.devnull, *files]
-    with _quiet():
+    # Only the plugins named here: whatever else is installed (hypothesis, benchmark, ...) would cost
+    # start-up time and could change how the graders run.
+    args = ["-q", "-p", "no:cacheprovider", "-p", "pytest_jsonreport.plugin", "--no-header", "--json-report-file=none",
+            "--rootdir", str(GRADERS), "-o", "console_output_style=classic", "-c", os.devnull, *files]
+    with _quiet(), _environment(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"):
         pytest.main(args, plugins=[json_plugin, GradingPlugin(graded)])
     return json_plugin.report or {}
+
+
+@contextmanager
+def _environment(**values: str):
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class _quiet:
