@@ -258,7 +258,7 @@ def _parse_events(data: bytes, call_ids: set[int], result: RunResult) -> None:
             elif kind != "done":
                 raise ValueError("unknown event")
         except (ValueError, KeyError, TypeError, wire.WireError, RecursionError) as exc:
-            result.protocol_error = f"sent malformed results ({type(exc).__name__})"
+            result.protocol_error = result.protocol_error or f"sent malformed results ({type(exc).__name__})"
             return
 
 

@@ -3,13 +3,27 @@ from __future__ import annotations
 
 import base64
 import os
+import sys
 import time
 
 import numpy as np
 import pytest
 
-from nngrade import wire
+from helpers import REPO
+
+from nngrade import sandbox, wire
 from nngrade.runner import Call, Limits, RunResult, _parse_events, run_file
+
+
+def isolation_levels() -> list:
+    """The levels to test at: "process" always, "bubblewrap" where this machine offers it."""
+    reason = sandbox.unavailable_reason()
+    return [sandbox.PROCESS, pytest.param(sandbox.BUBBLEWRAP, marks=pytest.mark.skipif(
+        reason is not None, reason=f"bubblewrap: {reason}"))]
+
+
+needs_bubblewrap = pytest.mark.skipif(sandbox.unavailable_reason() is not None,
+                                      reason=f"bubblewrap: {sandbox.unavailable_reason()}")
 
 
 @pytest.mark.parametrize("value", [np.arange(6.0).reshape(2, 3), np.array(2.5), np.array([1, 2, 3]),
@@ -84,7 +98,8 @@ def f():
     time.sleep(60)
 ''')
     started = time.monotonic()
-    result = run_file(path, [Call(0, "f", {}, ("q",))], Limits(timeout=1.0))
+    # At the process level: a sandboxed grandchild could not touch the marker at all.
+    result = run_file(path, [Call(0, "f", {}, ("q",))], Limits(timeout=1.0, isolation=sandbox.PROCESS))
     assert result.timed_out and 0 not in result.calls
     assert time.monotonic() - started < 5
     time.sleep(0.3)
@@ -118,3 +133,128 @@ def f():
     result = run_file(path, [Call(0, "f", {}, ("q", "p"))])
     assert result.calls[0].values == {"q": 0.0, "p": 1.0}
     assert os.environ["NNGRADE_SECRET"] == "s3cret"
+
+
+@pytest.mark.parametrize("level", isolation_levels())
+def test_child_runs_under_resource_limits(tmp_path, level):
+    names = ("RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_CPU", "RLIMIT_CORE", "RLIMIT_NPROC")
+    path = write(tmp_path, f'''
+import resource
+def f():
+    return {{name: float(resource.getrlimit(getattr(resource, name))[1]) for name in {names!r}}}
+''')
+    limits = Limits(timeout=3, memory_bytes=2**30, file_bytes=2**20, processes=32, isolation=level)
+    result = run_file(path, [Call(0, "f", {}, names)], limits)
+    assert result.isolation == level
+    got = result.calls[0].values
+    assert [got[name] for name in names[:4]] == [2**30, 2**20, 5, 0]
+    if level == sandbox.BUBBLEWRAP:
+        assert got["RLIMIT_NPROC"] == 32
+
+
+@pytest.mark.parametrize("level", isolation_levels())
+def test_writing_past_the_file_size_limit_fails(tmp_path, level):
+    path = write(tmp_path, '''
+import os, tempfile
+def f():
+    with open(os.path.join(tempfile.gettempdir(), "big"), "wb") as handle:
+        handle.write(b"x" * 2**21)
+    return {"q": 1.0}
+''')
+    result = run_file(path, [Call(0, "f", {}, ("q",))], Limits(timeout=5, file_bytes=2**20, isolation=level))
+    assert "File too large" in result.calls[0].error["message"]   # Python ignores SIGXFSZ: the write raises
+
+
+@needs_bubblewrap
+def test_bubblewrap_hides_the_project_the_network_and_other_users_files(tmp_path):
+    path = write(tmp_path, f'''
+import os, socket
+def can(action):
+    try:
+        action()
+        return 1.0
+    except OSError:
+        return 0.0
+def f():
+    return {{"project": can(lambda: open({str(REPO / "reference" / "07_backpropagation.py")!r}).read()),
+            "home": can(lambda: os.listdir(os.path.expanduser("~root"))),
+            "network": can(lambda: socket.create_connection(("1.1.1.1", 53), timeout=1)),
+            "usr": can(lambda: open("/usr/nngrade-was-here", "w")),
+            "submission": can(lambda: open("written-here", "w")),
+            "tmp": can(lambda: open("/tmp/scratch", "w").write("fine")),
+            "root": float(os.getuid() == 0)}}
+''')
+    names = ("project", "home", "network", "usr", "submission", "tmp", "root")
+    result = run_file(path, [Call(0, "f", {}, names)], Limits(timeout=5, isolation=sandbox.BUBBLEWRAP))
+    assert result.calls[0].values == {**dict.fromkeys(names, 0.0), "tmp": 1.0}
+
+
+@needs_bubblewrap
+def test_bubblewrap_bounds_the_number_of_processes(tmp_path):
+    path = write(tmp_path, '''
+import os, time
+def f():
+    started = 0
+    for _ in range(100):   # where nothing bounds it, a hundred sleeping processes and no more
+        try:
+            if os.fork() == 0:
+                time.sleep(30)
+                os._exit(0)
+            started += 1
+        except OSError:
+            pass
+    return {"q": float(started)}
+''')
+    result = run_file(path, [Call(0, "f", {}, ("q",))], Limits(timeout=5, processes=16, isolation=sandbox.BUBBLEWRAP))
+    assert 0 < result.calls[0].values["q"] < 16
+
+
+def test_a_sandbox_that_never_starts_falls_back_to_the_process_level(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "unavailable_reason", lambda: None)
+    monkeypatch.setattr(sandbox, "bubblewrap_command", lambda *args: [sys.executable, "-c", "raise SystemExit(1)"])
+    monkeypatch.setattr(sandbox, "_verdict", sandbox._Verdict())
+    path = write(tmp_path, "def f():\n    return {'q': 2.0}\n")
+    insisted = run_file(path, [Call(0, "f", {}, ("q",))], Limits(timeout=5, isolation=sandbox.BUBBLEWRAP))
+    assert insisted.isolation == sandbox.BUBBLEWRAP and not insisted.started and not insisted.calls
+    result = run_file(path, [Call(0, "f", {}, ("q",))], Limits(timeout=5))
+    assert result.isolation == sandbox.PROCESS and result.calls[0].values == {"q": 2.0}
+    monkeypatch.setattr(sandbox, "unavailable_reason", lambda: sandbox._verdict.failure)
+    assert sandbox.choose(sandbox.AUTO) == sandbox.PROCESS
+
+
+def test_insisting_on_bubblewrap_where_there_is_none_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "_bwrap", lambda: None)
+    with pytest.raises(sandbox.Unavailable, match="not installed"):
+        run_file(write(tmp_path, ""), [], Limits(isolation=sandbox.BUBBLEWRAP))
+    assert sandbox.choose(sandbox.AUTO) == sandbox.PROCESS
+
+
+def test_report_claims_the_weakest_level_its_children_ran_at():
+    assert sandbox.weakest([sandbox.BUBBLEWRAP, sandbox.BUBBLEWRAP]) == sandbox.BUBBLEWRAP
+    assert sandbox.weakest([sandbox.BUBBLEWRAP, sandbox.PROCESS]) == sandbox.PROCESS
+    assert sandbox.weakest([]) == sandbox.PROCESS
+
+
+def test_a_file_past_the_size_limit_is_not_run(tmp_path):
+    path = write(tmp_path, "raise SystemExit(3)\n" + "#" * 2000)
+    result = run_file(path, [Call(0, "f", {}, ("q",))], Limits(source_bytes=1000))
+    assert result.import_error["type"] == "FileTooLarge" and result.exit_code is None
+
+
+@pytest.mark.parametrize("level", isolation_levels())
+def test_flooding_the_result_pipe_is_cut_off(tmp_path, level):
+    path = write(tmp_path, '''
+import os, stat
+def f():
+    for fd in range(3, 64):
+        try:
+            if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                while True:
+                    os.write(fd, b"x" * 65536)
+        except OSError:
+            pass
+''')
+    started = time.monotonic()
+    result = run_file(path, [Call(0, "f", {}, ("q",))], Limits(timeout=10, result_bytes=2**20, isolation=level))
+    assert result.protocol_error == "sent more result data than allowed" and not result.timed_out
+    assert time.monotonic() - started < 5
