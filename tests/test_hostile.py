@@ -1,0 +1,234 @@
+"""The hostile-submission corpus (tests/hostile/): every file attacks the grader, and none earns what it did not compute.
+
+The corpus is graded like a class folder, one student after another, with correct
+submissions in between, once per isolation level this machine offers ("process"
+everywhere, "bubblewrap" where bwrap is installed). For each file: its score stays within
+what it earned, every check has a status from the expected set, the report written
+afterwards is the grader's, nothing it started is still running, and the correct
+submissions graded after it still get full marks. Files marked `bubblewrap` are held
+only by the sandbox (reading the project, lifting limits, escaping the process group,
+killing the grader...): at the process level they are never run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from helpers import REPO, SAMPLE_DATA
+
+from nngrade import sandbox
+from nngrade.checks import ERROR, FAILED, NOT_IMPLEMENTED, TIMEOUT
+from nngrade.report import write_json
+from nngrade.runner import Limits
+
+CORPUS = Path(__file__).with_name("hostile")
+HANG_SECONDS = 0.5      # the time limit for files expected to hang: each costs this much
+QUICK_SECONDS = 8.0     # for the others, which end well before it
+CORRECT_EVERY = 5       # a correct submission after every few hostile ones
+ALL = ["04", "05", "06", "07", "08"]
+
+
+@dataclass(frozen=True)
+class Hostile:
+    statuses: frozenset[str]        # every check of the file that is worth points ends in one of these
+    max_score: float = 0.0
+    bubblewrap: bool = False        # contained only by the sandbox
+    problem: str = ""               # found in the exercise's problem line, if given
+    beside: tuple[str, ...] = ()    # files from hostile/beside/ put next to the submission
+    pad_to: int = 0                 # bytes the file is padded to with comments
+
+    @property
+    def hangs(self) -> bool:
+        return self.statuses == {TIMEOUT}
+
+
+def expect(*statuses: str, **kwargs) -> Hostile:
+    return Hostile(frozenset(statuses), **kwargs)
+
+
+HOSTILE = {
+    "exit_import_sys": expect(ERROR, problem="SystemExit"),
+    "exit_import_os": expect(ERROR),
+    "exit_import_raise": expect(ERROR, problem="SystemExit"),
+    "exit_function_sys": expect(ERROR),
+    "exit_function_os": expect(ERROR),
+    "exit_function_raise": expect(ERROR),
+    "loop_import": expect(TIMEOUT, problem="time limit"),
+    "loop_function": expect(TIMEOUT),
+    "sleep_function": expect(TIMEOUT),
+    "ignore_signals": expect(TIMEOUT),
+    "memory_bomb": expect(ERROR),
+    "lift_limits": expect(ERROR, bubblewrap=True),
+    "fork_bomb": expect(TIMEOUT, bubblewrap=True),
+    "process_pool": expect(ERROR, bubblewrap=True),
+    "setsid_escape": expect(NOT_IMPLEMENTED, ERROR, bubblewrap=True),
+    "print_gigabytes": expect(TIMEOUT),
+    "huge_file": expect(ERROR),
+    "fake_output": expect(NOT_IMPLEMENTED, ERROR),
+    "forge_channel": expect(FAILED, ERROR),
+    "write_report": expect(NOT_IMPLEMENTED, ERROR),
+    "read_reference": expect(ERROR, bubblewrap=True),
+    "import_reference": expect(ERROR, bubblewrap=True, problem="Error"),
+    "write_grader": expect(ERROR, bubblewrap=True),
+    "kill_grader": expect(ERROR, bubblewrap=True),
+    "network": expect(ERROR, bubblewrap=True),
+    "patch_numpy": expect(FAILED),
+    "always_equal": expect(FAILED, ERROR),
+    "array_subclass": expect(FAILED),
+    "nan_inf": expect(FAILED, ERROR),
+    "mutate_inputs": expect(FAILED),
+    "beside_files": expect(NOT_IMPLEMENTED, beside=("numpy.py", "conftest.py", "sitecustomize.py")),
+    "syntax_error": expect(ERROR, problem="SyntaxError"),
+    "empty": expect(ERROR),
+    "non_utf8": expect(ERROR, problem="SyntaxError"),
+    "huge_source": expect(ERROR, problem="limit", pad_to=50_000_000),
+    "segfault": expect(ERROR),
+    "deep_recursion": expect(ERROR),
+}
+
+
+def test_every_corpus_file_has_its_expectation():
+    assert sorted(p.stem for p in CORPUS.glob("*.py")) == sorted(HOSTILE)
+    assert len(HOSTILE) >= 25
+
+
+def _levels() -> list:
+    levels = [sandbox.PROCESS]
+    reason = sandbox.unavailable_reason()
+    levels.append(pytest.param(sandbox.BUBBLEWRAP, marks=pytest.mark.skipif(
+        reason is not None, reason=f"bubblewrap: {reason}")))
+    return levels
+
+
+@dataclass
+class Graded:
+    report: object
+    written: dict               # the report file as the grader left it
+    leftovers: list[str]        # processes of the submission still alive after grading
+
+
+@dataclass
+class ClassRun:
+    hostile: dict[str, Graded]
+    correct: list[object]       # reports of the correct submissions graded in between
+
+
+@pytest.fixture(scope="module", params=_levels())
+def class_run(request, tmp_path_factory) -> ClassRun:
+    """Grade the whole corpus at one isolation level, as a class folder, in a loop."""
+    level = request.param
+    folder = tmp_path_factory.mktemp(f"class-{level}")
+    hostile, correct = {}, []
+    runnable = [name for name, item in HOSTILE.items() if level == sandbox.BUBBLEWRAP or not item.bubblewrap]
+    for number, name in enumerate(runnable):
+        if number % CORRECT_EVERY == 0:
+            correct.append(_grade_correct(folder / f"correct-{number}", ["07"] if number else ALL, level))
+        hostile[name] = _grade_hostile(name, HOSTILE[name], folder / name, level)
+    correct.append(_grade_correct(folder / "correct-last", ALL, level))
+    return ClassRun(hostile, correct)
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_submission_earns_nothing_it_did_not_compute(class_run, name, request):
+    level = request.node.callspec.params["class_run"]
+    item = HOSTILE[name]
+    if name not in class_run.hostile:
+        pytest.skip("contained only by bubblewrap: not run at the process level")
+    graded = class_run.hostile[name]
+    report, exercise = graded.report, graded.report.exercises[0]
+    assert report.isolation == level
+    assert report.score <= item.max_score, _summary(exercise)
+    statuses = {check.status for check in exercise.checks if check.max_score > 0}   # side effects: 0 points
+    assert statuses <= item.statuses, _summary(exercise)
+    assert all(check.message for check in exercise.checks if check.status != "passed")
+    assert item.problem in (exercise.problem or ""), exercise.problem
+    assert len(exercise.output) <= Limits().output_bytes
+    assert graded.written["score"] == report.score and "forged" not in graded.written
+    assert not graded.leftovers, f"still running after grading: {graded.leftovers}"
+
+
+def test_correct_submissions_graded_between_hostile_ones_get_full_marks(class_run):
+    assert len(class_run.correct) >= 5
+    for report in class_run.correct:
+        assert report.score == report.max_score > 0, [_summary(e) for e in report.exercises]
+
+
+def _grade_hostile(name: str, item: Hostile, folder: Path, level: str) -> Graded:
+    token = "nnh-" + secrets.token_hex(5)       # 14 characters: fits a process name
+    report_path = folder.parent / f"{name}.json"
+    folder.mkdir()
+    source = (CORPUS / f"{name}.py").read_bytes()
+    source = source.replace(b"__TOKEN__", token.encode()).replace(b"__REPORT__", str(report_path).encode())
+    if item.pad_to:
+        padding = b"# padding\n" * ((item.pad_to - len(source)) // 10 + 1)
+        source += padding
+    (folder / "07_backpropagation.py").write_bytes(source)
+    for extra in item.beside:
+        shutil.copyfile(CORPUS / "beside" / f"{extra}.txt", folder / extra)
+    report = _grade(folder, ["07"], Limits(timeout=HANG_SECONDS if item.hangs else QUICK_SECONDS, isolation=level))
+    write_json(report, report_path)     # as grade.py does, once the child is gone
+    leftovers = _leftovers(token)
+    return Graded(report, json.loads(report_path.read_text()), leftovers)
+
+
+def _grade_correct(folder: Path, ids: list[str], level: str):
+    folder.mkdir()
+    for path in (REPO / "reference").glob("0*.py"):
+        shutil.copyfile(path, folder / path.name)
+    return _grade(folder, ids, Limits(isolation=level))
+
+
+def _grade(folder: Path, ids: list[str], limits: Limits):
+    from nngrade.cli import find_tasks
+    from nngrade.data import load_admissions
+    from nngrade.grading import grade
+    return grade(find_tasks(ids, True, folder), 7, load_admissions(SAMPLE_DATA), submission=str(folder), limits=limits)
+
+
+def _leftovers(token: str, patience: float = 3.0) -> list[str]:
+    """Processes named or started with the token: given a moment to die (a sandbox is torn down asynchronously),
+    the survivors are reported, and killed so that a failing test leaves nothing behind."""
+    deadline = time.monotonic() + patience
+    while True:
+        found = _processes_with(token)
+        if not found or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    for pid in found:
+        try:
+            os.kill(int(pid.split()[0]), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return found
+
+
+def _processes_with(token: str) -> list[str]:
+    found = []
+    if not Path("/proc").is_dir():
+        return found    # macOS: the time limit and the process group still apply, this check does not
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name = (entry / "comm").read_text().strip()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = next(line for line in (entry / "status").read_text().splitlines() if line.startswith("State:"))
+        except (OSError, StopIteration):
+            continue
+        if (token in name or token in command) and "zombie" not in state:
+            found.append(f"{entry.name} {name} {command[:80]}")
+    return found
+
+
+def _summary(exercise) -> str:
+    lines = [f"{exercise.id}: {exercise.score}/{exercise.max_score} problem={exercise.problem!r}"]
+    lines += [f"  {c.name}: {c.status} {c.message[:120]}" for c in exercise.checks]
+    return "\n".join(lines)
