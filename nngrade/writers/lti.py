@@ -1,0 +1,40 @@
+"""An LTI 1.3 Assignment and Grade Services score (application/vnd.ims.lis.v1.score+json) per student.
+
+The payload a tool POSTs to a line item's `/scores` endpoint. `userId` must be the platform's LTI
+user id (the launch's `sub`); bulk grading uses the student id it knows, which the caller maps.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from .gradescope import points
+
+MEDIA_TYPE = "application/vnd.ims.lis.v1.score+json"
+COMMENT_LIMIT = 1000
+
+
+def to_lti_score(report: dict, user_id: str, timestamp: str, complete: bool = True) -> dict:
+    """The score of one canonical report; `complete` False (an internal grading error) says Failed."""
+    submitted = any(exercise["file"] for exercise in report["exercises"])
+    return {
+        "userId": user_id,
+        "scoreGiven": report["score"],
+        "scoreMaximum": report["max_score"],
+        "activityProgress": "Completed" if submitted else "Initialized",
+        "gradingProgress": "FullyGraded" if complete else "Failed",
+        "timestamp": timestamp,
+        "comment": comment(report),
+    }
+
+
+def comment(report: dict) -> str:
+    parts = [f"{exercise['id']}: {points(exercise['score'])}/{points(exercise['max_score'])}"
+             + (f" ({exercise['problem']})" if exercise["problem"] else "") for exercise in report["exercises"]]
+    text = f"nngrade {points(report['score'])}/{points(report['max_score'])} (seed {report['seed']}); " + "; ".join(parts)
+    return text if len(text) <= COMMENT_LIMIT else text[:COMMENT_LIMIT - 1] + "…"
+
+
+def iso_timestamp(moment: datetime | None = None) -> str:
+    """ISO 8601 with milliseconds and an explicit offset, as the AGS examples write it."""
+    moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return moment.isoformat(timespec="milliseconds")

@@ -1,0 +1,213 @@
+"""The writers: every LMS format rendered from real canonical reports, validated against schemas from the specs."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import jsonschema
+import pytest
+
+from helpers import REPO, edited_reference, grade_files, reference_source
+from nngrade.writers import files, gradebook, gradescope, junit, lti, summary, summary_html
+
+SCHEMAS = REPO / "nngrade" / "schema"
+
+
+def _schema(name: str) -> dict:
+    schema = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict[str, dict]:
+    """Canonical reports of real grading runs: right, wrong, broken, chatty, and nothing submitted."""
+    root = tmp_path_factory.mktemp("writers")
+    wrong_07 = edited_reference("07", "output_error_term = error * output * (1 - output)",
+                                "output_error_term = error")
+    chatty = 'print("bell\\a nul\\x00 escape\\x1b[31m <tag> & ]]>")\n' + reference_source("04")
+    submissions = {
+        "right": {"04": reference_source("04"), "07": reference_source("07")},
+        "wrong": {"04": reference_source("04"), "07": wrong_07},
+        "broken": {"04": "def gradient_step(:\n", "07": "raise RuntimeError('at import')\n"},
+        "chatty": {"04": chatty, "07": reference_source("07")},
+    }
+    graded = {name: grade_files(files_, root / name, timeout=5.0).to_dict() for name, files_ in submissions.items()}
+    from nngrade.cli import find_tasks
+    from nngrade.grading import Task, grade
+    empty = [Task(t.exercise, None) for t in find_tasks(["04", "07"], True, root / "right")]
+    graded["nothing"] = grade(empty, 7, None, submission=str(root / "nothing")).to_dict()
+    return graded
+
+
+def test_the_fixture_covers_the_cases_the_writers_must_handle(reports):
+    assert reports["right"]["score"] == reports["right"]["max_score"]
+    assert 0 < reports["wrong"]["score"] < reports["wrong"]["max_score"]
+    assert reports["broken"]["score"] == 0 and all(e["problem"] for e in reports["broken"]["exercises"])
+    assert "\x00" in reports["chatty"]["exercises"][0]["output"]
+    assert all(e["file"] is None for e in reports["nothing"]["exercises"])
+
+
+# --- Gradescope --------------------------------------------------------------------------------
+
+def test_gradescope_results_validate_and_keep_every_check_and_point(reports):
+    schema = _schema("gradescope-results.schema.json")
+    for report in reports.values():
+        results = gradescope.to_gradescope(report)
+        jsonschema.validate(results, schema)
+        checks = [c for e in report["exercises"] for c in e["checks"]]
+        assert len(results["tests"]) == len(checks)
+        assert results["score"] == report["score"] == sum(t["score"] for t in results["tests"])
+        assert sum(t["max_score"] for t in results["tests"]) == report["max_score"]
+        assert len({t["number"] for t in results["tests"]}) == len(checks)
+        for test, check in zip(results["tests"], checks):
+            assert test["status"] == ("passed" if check["status"] == "passed" else "failed")
+            assert test["visibility"] == ("after_published" if check["visibility"] == "hidden" else "visible")
+
+
+def test_gradescope_hidden_visibility_is_a_choice_and_checked(reports):
+    results = gradescope.to_gradescope(reports["wrong"], hidden_visibility="after_due_date")
+    assert {t["visibility"] for t in results["tests"]} == {"visible", "after_due_date"}
+    with pytest.raises(ValueError):
+        gradescope.to_gradescope(reports["wrong"], hidden_visibility="later")
+
+
+def test_gradescope_output_says_why_a_file_failed(reports):
+    results = gradescope.to_gradescope(reports["broken"])
+    assert "SyntaxError" in results["output"] and "Total: 0 /" in results["output"]
+    assert results["tests"][0]["output"].startswith("error: ")
+
+
+def test_the_schema_rejects_what_gradescope_would_reject(reports):
+    schema = _schema("gradescope-results.schema.json")
+    good = gradescope.to_gradescope(reports["right"])
+    for bad in ({**good, "visibility": "sometimes"}, {**good, "tests": [{**good["tests"][0], "status": "error"}]},
+                {**good, "tests": [{**good["tests"][0], "points": 1}]}, {"tests": [{"name": "no score"}]}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
+
+
+# --- LTI ---------------------------------------------------------------------------------------
+
+def test_lti_scores_validate(reports):
+    schema = _schema("lti-ags-score.schema.json")
+    stamp = lti.iso_timestamp()
+    for name, report in reports.items():
+        score = lti.to_lti_score(report, f"user-{name}", stamp)
+        jsonschema.validate(score, schema)
+        assert (score["scoreGiven"], score["scoreMaximum"]) == (report["score"], report["max_score"])
+        assert len(score["comment"]) <= lti.COMMENT_LIMIT
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", stamp)
+
+
+def test_lti_progress_says_nothing_submitted_and_failed_grading(reports):
+    stamp = lti.iso_timestamp()
+    assert lti.to_lti_score(reports["right"], "u", stamp)["activityProgress"] == "Completed"
+    assert lti.to_lti_score(reports["nothing"], "u", stamp)["activityProgress"] == "Initialized"
+    assert lti.to_lti_score(reports["right"], "u", stamp, complete=False)["gradingProgress"] == "Failed"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**lti.to_lti_score(reports["right"], "u", stamp), "timestamp": "yesterday"},
+                            _schema("lti-ags-score.schema.json"))
+
+
+# --- JUnit -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def junit_schema():
+    import xmlschema
+    return xmlschema.XMLSchema(str(SCHEMAS / "junit.xsd"))
+
+
+def test_junit_validates_and_counts_failures_and_errors(reports, junit_schema):
+    for report in reports.values():
+        text = junit.to_junit(report, "nngrade alice")
+        junit_schema.validate(text)
+        root = ET.fromstring(text.encode("utf-8"))
+        checks = [c for e in report["exercises"] for c in e["checks"]]
+        assert int(root.get("tests")) == len(checks) == len(root.findall(".//testcase"))
+        assert int(root.get("failures")) == sum(c["status"] in ("failed", "not_implemented") for c in checks)
+        assert int(root.get("errors")) == sum(c["status"] in ("error", "timeout") for c in checks)
+        assert len(root.findall(".//failure")) + len(root.findall(".//error")) == \
+            sum(c["status"] != "passed" for c in checks)
+
+
+def test_junit_survives_what_students_print(reports, junit_schema):
+    text = junit.to_junit(reports["chatty"])
+    junit_schema.validate(text)
+    out = ET.fromstring(text.encode("utf-8")).find(".//system-out").text
+    assert "<tag> & ]]>" in out and "\x00" not in out and "\ufffd" in out
+
+
+# --- gradebook ---------------------------------------------------------------------------------
+
+def _exercises(report: dict) -> list[dict]:
+    return [{"id": e["id"], "title": e["title"], "max_score": e["max_score"]} for e in report["exercises"]]
+
+
+def test_gradebook_has_canvas_columns_points_possible_and_a_row_per_student(reports, tmp_path):
+    exercises = _exercises(reports["right"])
+    students = [({"id": "alice", "name": "", "email": "", "canvas_id": "", "sis_id": ""}, reports["right"]),
+                ({"id": "4242", "name": "doejohn", "email": "", "canvas_id": "4242", "sis_id": ""}, reports["wrong"]),
+                ({"id": "s1", "name": "Ada, Lovelace", "email": "ada@x.edu", "canvas_id": "", "sis_id": "s1"},
+                 reports["nothing"])]
+    written = files.write_csv(tmp_path / "gradebook.csv", gradebook.to_rows(exercises, students))
+    rows = list(csv.reader(io.StringIO((tmp_path / "gradebook.csv").read_text(encoding="utf-8"))))
+    assert written == len(rows) == 2 + len(students)
+    assert rows[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert rows[0][5:] == [f"nngrade {e['id']} {e['title']}" for e in exercises] + ["nngrade total"]
+    assert rows[1][0].strip() == "Points Possible" and float(rows[1][-1]) == reports["right"]["max_score"]
+    assert rows[2][:3] == ["alice", "", "alice"] and float(rows[2][-1]) == reports["right"]["score"]
+    assert rows[3][:3] == ["doejohn", "4242", ""] and float(rows[3][-1]) == reports["wrong"]["score"]
+    assert rows[4][:4] == ["Ada, Lovelace", "", "s1", "ada@x.edu"] and rows[4][5:] == ["0", "0", "0"]
+    assert all(len(row) == len(rows[0]) for row in rows)
+
+
+# --- class summary -----------------------------------------------------------------------------
+
+def test_summary_counts_scores_checks_and_problems(reports):
+    exercises = _exercises(reports["right"])
+    result = summary.to_summary(iter(reports.values()), exercises, {"seed": 7, "exercises": ["04", "07"]})
+    assert result["students"] == len(reports) == sum(result["histogram"]["counts"])
+    assert result["nothing_gradable"] == 1
+    assert result["scores"]["full_marks"] == 2 and result["scores"]["zero"] == 2   # right, chatty; broken, nothing
+    assert result["histogram"]["counts"][-1] == sum(r["score"] >= 0.9 * r["max_score"] for r in reports.values())
+    assert result["histogram"]["counts"][0] == 2
+    ex07 = next(e for e in result["exercises"] if e["id"] == "07")
+    assert ex07["submitted"] == 4 and {p["problem"] for p in ex07["problems"]} >= {"RuntimeError"}
+    wrong_check = next(c for c in result["checks"] if c["exercise"] == "07" and c["name"].startswith(
+        "backprop_step.output_error_term[lesson"))
+    assert wrong_check["submitted"] == 4 and wrong_check["failure_rate"] == 0.5   # wrong and broken
+    assert summary.problem_kind("SyntaxError at line 3: invalid syntax") == "SyntaxError"
+
+
+def test_summary_counts_a_misconception_once_per_student():
+    check = {"name": "f.q[lesson]", "function": "f", "quantity": "q", "case": "lesson", "visibility": "visible",
+             "status": "failed", "score": 0.0, "max_score": 1.0, "message": "", "misconception": "forgot-derivative"}
+    report = {"score": 0.0, "max_score": 2.0, "exercises": [{"id": "07", "title": "t", "file": "f.py", "problem": None,
+              "score": 0.0, "max_score": 2.0, "checks": [check, {**check, "name": "f.q[hidden-1]", "case": "hidden-1"}]}]}
+    result = summary.to_summary([report, report], [{"id": "07", "title": "t", "max_score": 2.0}], {})
+    assert result["misconceptions"] == [{"exercise": "07", "quantity": "q", "misconception": "forgot-derivative",
+                                         "count": 2}]
+
+
+def test_summary_html_is_self_contained_with_plots_and_escapes_names(reports):
+    exercises = _exercises(reports["right"])
+    result = summary.to_summary(iter(reports.values()), exercises, {"seed": 7, "exercises": ["04", "07"]})
+    result["checks"][0]["name"] = "<script>alert(1)</script>"
+    page = summary_html.to_html(result)
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert page.count("<svg") == 1 + len(exercises)           # the histogram and one failure chart per exercise
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)   # nothing fetched
+    assert "@import" not in page and "url(" not in page
+    for svg in re.findall(r"<svg.*?</svg>", page, flags=re.S):
+        assert ET.fromstring(svg).tag.endswith("svg")      # inline SVG must be well-formed XML
+
+
+def test_an_empty_class_still_has_a_summary():
+    result = summary.to_summary([], [{"id": "07", "title": "t", "max_score": 20.0}], {})
+    assert result["students"] == 0 and result["scores"]["mean"] is None
+    assert "No student submitted" in summary_html.to_html(result)
