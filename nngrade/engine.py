@@ -1,0 +1,127 @@
+"""The unit of bulk work: one student's submission in, one canonical report dict out.
+
+`grade_submission(job)` is all that bulk grading asks of a grading engine; a faster engine (one
+pytest session for many submissions, warm forked children, a sandbox) replaces this module's
+function and nothing else. It runs in a long-lived worker process; only the parent writes files.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import ingest
+from .exercises import EXERCISES
+from .results import CheckResult, ExerciseResult, Report
+from .runner import Limits
+
+INTERNAL_ERROR = "internal grading error"
+_GRACE_SECONDS = 60.0             # for the interrupted job's runner to kill the student's processes
+_busy = threading.Event()         # a job is running in this worker
+
+
+@dataclass(frozen=True)
+class Job:
+    submission: ingest.Submission
+    exercise_ids: tuple[str, ...]
+    seed: int
+    data_path: str | None          # the admissions file for 05 and 08; None when neither is graded
+    timeout: float
+    notices: tuple[str, ...] = ()  # said in every report of the batch (e.g. "graded with the sample data")
+
+
+def grade_submission(job: Job) -> dict:
+    """Grade one submission; a student's code can make it score 0, never make it raise."""
+    _busy.set()
+    try:
+        return _grade(job)
+    finally:
+        _busy.clear()
+
+
+def _grade(job: Job) -> dict:
+    from .grading import Task, grade
+    exercises = [EXERCISES[i] for i in job.exercise_ids]
+    with tempfile.TemporaryDirectory(prefix="nngrade-bulk-") as scratch:
+        collected = ingest.collect(job.submission, Path(scratch))
+        chosen, notices = ingest.match_exercises(collected.files, exercises, single_exercise=len(exercises) == 1)
+        headline = () if chosen else ("nothing gradable submitted" + ("" if collected.files else ": no .py file found"),)
+        tasks = [Task(exercise, chosen[exercise.id][0] if exercise.id in chosen else None) for exercise in exercises]
+        data = _data(job.data_path) if any(exercise.needs_data for exercise in exercises) else None
+        report = grade(tasks, job.seed, data, submission=job.submission.label, limits=Limits(timeout=job.timeout),
+                       notices=(*headline, *job.notices, *job.submission.notices, *collected.notices, *notices)).to_dict()
+    shown = {str(path): label for path, label in chosen.values()}
+    for exercise in report["exercises"]:
+        exercise["file"] = shown.get(exercise["file"], exercise["file"])
+    return report
+
+
+def _data(path: str | None):
+    from .data import load_admissions   # cached per file by nngrade.data
+    return load_admissions(path) if path else None
+
+
+def fallback_report(job: Job, reason: str, retry: bool = True) -> dict:
+    """When grading could not finish: every check at 0 with the reason, none lost.
+
+    `retry`: the grader failed (not the student's code), and the next run grades it again.
+    """
+    message = f"{INTERNAL_ERROR}: {reason}; it will be graded again on the next run" if retry else reason
+    exercises = tuple(ExerciseResult(
+        id=exercise.id, title=exercise.title, file=None, problem=message,
+        checks=tuple(CheckResult(name=check.name, function=check.function, quantity=check.quantity.name,
+                                 case=check.case, visibility=check.visibility, status="error", score=0.0,
+                                 max_score=check.quantity.points, message=message) for check in exercise.checks))
+        for exercise in (EXERCISES[i] for i in job.exercise_ids))
+    return Report(exercises=exercises, seed=job.seed, submission=job.submission.label, data={}, isolation="process",
+                  timings={"run_seconds": 0.0, "total_seconds": 0.0}, versions=_versions(),
+                  notices=(*job.notices, message)).to_dict()
+
+
+def _versions() -> dict:
+    import platform
+
+    import numpy
+    import pytest
+
+    from . import __version__
+    return {"nngrade": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
+            "pytest": pytest.__version__}
+
+
+# --- the worker process -------------------------------------------------------------------------
+
+def init_worker(parent_pid: int) -> None:
+    """Set up a bulk worker: Ctrl-C is the parent's to handle; SIGTERM or the parent's death ends it cleanly.
+
+    Cleanly matters: the student's code runs in child processes that the runner kills in a `finally`,
+    so the worker must leave by an exception, never by dying on the spot.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="nngrade-parent-watch").start()
+
+
+def _exit_cleanly(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """A killed parent (kill -9) leaves its workers orphaned: stop instead of grading for nobody.
+
+    The job in progress is interrupted by SIGTERM (so the runner kills the student's processes on
+    its way out); the worker leaves as soon as that job is over, or after a grace period.
+    """
+    while os.getppid() == parent_pid:
+        time.sleep(0.5)
+    if _busy.is_set() and hasattr(signal, "pthread_kill"):
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+    deadline = time.monotonic() + _GRACE_SECONDS
+    while _busy.is_set() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os._exit(1)

@@ -1,0 +1,84 @@
+"""Worker processes for bulk grading: jobs in, (job, result, failure) out as each one finishes.
+
+A worker that dies (a student's code can kill its parent process) breaks the whole pool, and
+every job in flight fails with it. Those jobs are run again one at a time, so that the one that
+kills its worker when alone is known (failure "killed"); the others are graded normally.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Callable, Iterable, Iterator
+
+from .engine import init_worker
+
+TASKS_PER_WORKER = 50      # a worker is replaced after this many jobs, so that nothing accumulates in it
+KILLED = "killed"
+
+
+def run(function: Callable, jobs: Iterable, workers: int) -> Iterator[tuple[object, object, BaseException | str | None]]:
+    """Yield (job, result, None), (job, None, exception) or (job, None, KILLED), in completion order."""
+    pending, suspects = deque(jobs), deque()
+    in_flight: dict[Future, tuple[object, bool, int]] = {}     # future -> (job, run alone?, pool generation)
+    generation, executor = 0, _executor(workers)
+
+    def submit(job, alone: bool) -> None:
+        nonlocal generation, executor
+        while True:
+            try:
+                in_flight[executor.submit(function, job)] = (job, alone, generation)
+                return
+            except BrokenProcessPool:
+                generation, executor = generation + 1, _restart(executor, workers)
+
+    try:
+        while pending or suspects or in_flight:
+            if suspects:
+                if not in_flight:
+                    submit(suspects.popleft(), alone=True)
+            else:
+                while pending and len(in_flight) < 2 * workers:
+                    submit(pending.popleft(), alone=False)
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            restart = False
+            for future in done:
+                job, alone, born = in_flight.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    restart |= born == generation
+                    if alone:
+                        yield job, None, KILLED
+                    else:
+                        suspects.append(job)
+                    continue
+                except Exception as exc:
+                    yield job, None, exc
+                    continue
+                yield job, result, None
+            if restart:
+                generation, executor = generation + 1, _restart(executor, workers)
+    except BaseException:   # Ctrl-C, or the caller stopped: stop the workers now
+        stop(executor)
+        raise
+    executor.shutdown(wait=True)
+
+
+def stop(executor: ProcessPoolExecutor) -> None:
+    executor.shutdown(wait=False, cancel_futures=True)
+    for child in multiprocessing.active_children():
+        child.terminate()    # workers leave cleanly on SIGTERM, killing the student code they run
+
+
+def _executor(workers: int) -> ProcessPoolExecutor:
+    # spawn: the worker runs pytest in-process and must not inherit this process's state
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=init_worker, initargs=(os.getpid(),), max_tasks_per_child=TASKS_PER_WORKER)
+
+
+def _restart(broken: ProcessPoolExecutor, workers: int) -> ProcessPoolExecutor:
+    broken.shutdown(wait=False, cancel_futures=True)
+    return _executor(workers)

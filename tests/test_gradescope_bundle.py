@@ -1,0 +1,121 @@
+"""The Gradescope autograder zip: built by `grade.py gradescope --out`, run as Gradescope would run it."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from helpers import REPO, reference_source, run_cli
+from nngrade.exercises import EXERCISES
+
+RESULTS_SCHEMA = json.loads((REPO / "nngrade" / "schema" / "gradescope-results.schema.json").read_text())
+REPORT_SCHEMA = json.loads((REPO / "nngrade" / "schema" / "report.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("bundle") / "autograder.zip"
+    result = run_cli("gradescope", "--out", str(out), "--seed", "17", "--timeout", "3", "--exercises", "04", "07")
+    assert result.returncode == 0, result.stderr
+    assert "seed 17" in result.stdout
+    return out
+
+
+def _autograder(tmp_path: Path, bundle: Path, submission: dict[str, str | bytes]) -> Path:
+    """A folder laid out as Gradescope's /autograder: source/ (the zip), run_autograder, submission/, results/."""
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(root / "source")
+        for info in archive.infolist():        # extractall drops the permission bits
+            mode = info.external_attr >> 16
+            if mode:
+                os.chmod(root / "source" / info.filename, stat.S_IMODE(mode))
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    (root / "results").mkdir()
+    for name, content in submission.items():
+        path = root / "submission" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return root
+
+
+def _run(root: Path) -> dict:
+    env = {**os.environ, "NNGRADE_AUTOGRADER_ROOT": str(root), "NNGRADE_PYTHON": sys.executable}
+    result = subprocess.run([str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(results, RESULTS_SCHEMA)
+    return results
+
+
+def test_the_zip_holds_the_scripts_at_its_root_and_the_project(bundle):
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+        modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
+        config = json.loads(archive.read("nngrade-autograder.json"))
+    assert {"setup.sh", "run_autograder", "requirements.txt", "grade.py", "nngrade/cli.py", "nngrade/engine.py",
+            "data/admissions_sample.csv"} <= names
+    assert {f"graders/test_{e.stem}.py" for e in EXERCISES.values()} <= names
+    assert {f"reference/{e.stem}.py" for e in EXERCISES.values()} <= names
+    assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith("tests/") for n in names)
+    assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
+    assert config == {"exercises": ["04", "07"], "seed": 17, "timeout": 3.0, "hidden_visibility": "after_published"}
+
+
+def test_the_scripts_are_valid_bash(bundle, tmp_path):
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extract("setup.sh", tmp_path)
+        archive.extract("run_autograder", tmp_path)
+        setup = archive.read("setup.sh").decode()
+    for script in ("setup.sh", "run_autograder"):
+        assert subprocess.run(["bash", "-n", str(tmp_path / script)]).returncode == 0
+    assert "pip install -r requirements.txt" in setup
+
+
+def test_run_autograder_grades_the_submission_into_results_json(bundle, tmp_path):
+    root = _autograder(tmp_path, bundle, {"04_gradient_step.py": reference_source("04"),
+                                          "07_backpropagation.py": "def backprop_step(:\n"})
+    results = _run(root)
+    report = json.loads((root / "results" / "nngrade-report.json").read_text())
+    jsonschema.validate(report, REPORT_SCHEMA)
+    assert report["seed"] == 17 and [e["id"] for e in report["exercises"]] == ["04", "07"]
+    assert results["score"] == report["exercises"][0]["max_score"] == sum(t["score"] for t in results["tests"])
+    assert "SyntaxError" in results["output"]
+    hidden = [t for t in results["tests"] if "[hidden-" in t["name"]]
+    assert hidden and all(t["visibility"] == "after_published" for t in hidden)
+
+
+def test_a_submission_uploaded_as_a_zip_in_a_folder_is_found(bundle, tmp_path):
+    import io
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hw/07_backpropagation.py", reference_source("07"))
+    root = _autograder(tmp_path, bundle, {"upload/work.zip": buffer.getvalue(),
+                                          "upload/04_gradient_step.py": reference_source("04")})
+    results = _run(root)
+    assert results["score"] == sum(t["max_score"] for t in results["tests"]) > 0
+
+
+def test_an_empty_submission_still_gets_results(bundle, tmp_path):
+    root = _autograder(tmp_path, bundle, {"notes.txt": "nothing here"})
+    results = _run(root)
+    assert results["score"] == 0 and "nothing gradable submitted" in results["output"]
+    assert len(results["tests"]) > 0 and all(t["status"] == "failed" for t in results["tests"])
+
+
+def test_gradescope_usage_errors_are_one_line(tmp_path):
+    for args in ((), ("--out", str(tmp_path / "a.zip"), "--run"), ("--out", str(tmp_path / "a.zip"), "--exercises", "9x"),
+                 ("--out", str(tmp_path / "a.zip"), "--hidden-visibility", "soon")):
+        result = run_cli("gradescope", *args)
+        assert result.returncode == 2 and result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, \
+            (args, result.stderr)
