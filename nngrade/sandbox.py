@@ -3,8 +3,8 @@
 "process" works everywhere: a child process under resource limits, in its own session,
 killed with its process group. "bubblewrap" (Linux with bwrap installed) runs the same
 child in a sandbox: no network, its own process and IPC namespaces, a read-only view of
-the system and of Python, a small private /tmp, nothing of the project but the two files
-the child needs, and an unprivileged user when the grader runs as root. Whether bwrap
+the system and of Python, a small private /tmp and working folder, nothing of the project
+but the two files the child needs, and an unprivileged user when the grader runs as root. Whether bwrap
 works here is learned from the first child: one that never starts marks it unusable and
 this process falls back to "process" (the report says which level graded).
 """
@@ -23,8 +23,9 @@ LEVELS = (PROCESS, BUBBLEWRAP)      # weakest first
 UNPRIVILEGED_UID = 65534            # "nobody": who runs the student's code when the grader is root
 SUBMISSION_DIR = "/submission"      # where the submitted file appears inside the sandbox
 GRADER_DIR = "/nngrade"             # where child.py and wire.py appear inside the sandbox
-TMP_BYTES = 64 * 2**20              # the sandbox's private /tmp
+TMP_BYTES = 64 * 2**20              # each of the sandbox's writable folders (memory-backed)
 PROJECT = Path(__file__).resolve().parent.parent
+PROTECTED = (PROJECT / "reference", PROJECT / "graders", PROJECT / "reports")   # never visible to a student
 # System paths the interpreter may need; where one is a symlink (merged /usr) the symlink is recreated.
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
@@ -70,7 +71,7 @@ def unavailable_reason() -> str | None:
     if _bwrap() is None:
         return "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
     if _python_roots() is None:
-        return f"the Python installation contains the project folder {PROJECT}"
+        return f"the Python installation's folder contains the project's {', '.join(p.name for p in PROTECTED)}"
     return _verdict.failure
 
 
@@ -85,7 +86,7 @@ def weakest(levels: Iterable[str]) -> str:
 
 
 def bubblewrap_command(files: Iterable[Path], child: Path, wire: Path) -> list[str]:
-    """bwrap's arguments to run `python -I child.py` with `files` read-only in SUBMISSION_DIR."""
+    """bwrap's arguments to run `python -I child.py` in SUBMISSION_DIR, where `files` are read-only."""
     args = [_bwrap(), "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session"]
     if os.geteuid() == 0:
@@ -99,11 +100,15 @@ def bubblewrap_command(files: Iterable[Path], child: Path, wire: Path) -> list[s
             args += ["--ro-bind", path, path]
     for path in SYSTEM_FILES:
         args += ["--ro-bind-try", path, path]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    # Small private folders the student may write to, as at the process level: /tmp, the working folder,
+    # and /dev/shm (multiprocessing's semaphores live there).
+    for folder in ("/tmp", SUBMISSION_DIR, "/dev/shm"):
+        args += ["--perms", "1777", *_size_option(), "--tmpfs", folder]
     created: set[str] = set()
-    for root in _python_roots():
+    for root in _python_roots():    # after /tmp: a virtual environment may live under it
         args += _parents(root, created) + ["--ro-bind", root, root]
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", *_size_option(), "--tmpfs", "/tmp"]
-    args += ["--perms", "0755", "--dir", SUBMISSION_DIR, "--perms", "0755", "--dir", GRADER_DIR]
+    args += ["--perms", "0755", "--dir", GRADER_DIR]
     for path in files:
         args += ["--ro-bind", str(path), f"{SUBMISSION_DIR}/{path.name}"]
     args += ["--ro-bind", str(child), f"{GRADER_DIR}/{child.name}", "--ro-bind", str(wire), f"{GRADER_DIR}/{wire.name}"]
@@ -117,7 +122,7 @@ def _bwrap() -> str | None:
 
 @lru_cache(maxsize=1)
 def _size_option() -> tuple[str, ...]:
-    """--size caps the private /tmp (bwrap 0.7 and later); older bwraps leave it at the tmpfs default."""
+    """--size caps a private tmpfs (bwrap 0.7 and later); older bwraps leave it at the tmpfs default."""
     import subprocess
     try:
         help_text = subprocess.run([_bwrap(), "--help"], capture_output=True, text=True, timeout=5).stdout
@@ -128,13 +133,13 @@ def _size_option() -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def _python_roots() -> tuple[str, ...] | None:
-    """The folders the child's interpreter and numpy live in, outside /usr; None if one would expose the project."""
+    """The folders the child's interpreter and numpy live in, outside /usr; None if one would expose PROTECTED."""
     import numpy
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
                   str(Path(os.path.realpath(sys.executable)).parent.parent), str(Path(numpy.__file__).parent.parent)}
     roots: list[str] = []
     for path in sorted({os.path.realpath(p) for p in candidates}, key=len):
-        if PROJECT == Path(path) or PROJECT.is_relative_to(path):
+        if any(secret.exists() and secret.is_relative_to(path) for secret in PROTECTED):
             return None
         if not any(Path(path).is_relative_to(r) for r in ("/usr", *roots)):
             roots.append(path)

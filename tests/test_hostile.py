@@ -44,6 +44,7 @@ class Hostile:
     problem: str = ""               # found in the exercise's problem line, if given
     beside: tuple[str, ...] = ()    # files from hostile/beside/ put next to the submission
     pad_to: int = 0                 # bytes the file is padded to with comments
+    message: str = ""               # found in the message of its first check, if given
 
     @property
     def hangs(self) -> bool:
@@ -65,21 +66,21 @@ HOSTILE = {
     "loop_function": expect(TIMEOUT),
     "sleep_function": expect(TIMEOUT),
     "ignore_signals": expect(TIMEOUT),
-    "memory_bomb": expect(ERROR),
-    "lift_limits": expect(ERROR, bubblewrap=True),
+    "memory_bomb": expect(ERROR, message="MemoryError"),
+    "lift_limits": expect(ERROR, bubblewrap=True, message="not allowed to raise"),
     "fork_bomb": expect(TIMEOUT, bubblewrap=True),
-    "process_pool": expect(ERROR, bubblewrap=True),
+    "process_pool": expect(ERROR, bubblewrap=True, message="Resource temporarily unavailable"),
     "setsid_escape": expect(NOT_IMPLEMENTED, ERROR, bubblewrap=True),
     "print_gigabytes": expect(TIMEOUT),
-    "huge_file": expect(ERROR),
+    "huge_file": expect(ERROR, message="File too large"),
     "fake_output": expect(NOT_IMPLEMENTED, ERROR),
     "forge_channel": expect(FAILED, ERROR),
     "write_report": expect(NOT_IMPLEMENTED, ERROR),
     "read_reference": expect(ERROR, bubblewrap=True),
     "import_reference": expect(ERROR, bubblewrap=True, problem="Error"),
     "write_grader": expect(ERROR, bubblewrap=True),
-    "kill_grader": expect(ERROR, bubblewrap=True),
-    "network": expect(ERROR, bubblewrap=True),
+    "kill_grader": expect(ERROR, bubblewrap=True, message="Operation not permitted"),
+    "network": expect(ERROR, bubblewrap=True, message="Network is unreachable"),
     "patch_numpy": expect(FAILED),
     "always_equal": expect(FAILED, ERROR),
     "array_subclass": expect(FAILED),
@@ -90,8 +91,8 @@ HOSTILE = {
     "empty": expect(ERROR),
     "non_utf8": expect(ERROR, problem="SyntaxError"),
     "huge_source": expect(ERROR, problem="limit", pad_to=50_000_000),
-    "segfault": expect(ERROR),
-    "deep_recursion": expect(ERROR),
+    "segfault": expect(ERROR, message="exit code -11"),
+    "deep_recursion": expect(ERROR, message="exit code -11"),
 }
 
 
@@ -150,6 +151,7 @@ def test_hostile_submission_earns_nothing_it_did_not_compute(class_run, name, re
     assert statuses <= item.statuses, _summary(exercise)
     assert all(check.message for check in exercise.checks if check.status != "passed")
     assert item.problem in (exercise.problem or ""), exercise.problem
+    assert item.message in exercise.checks[0].message, exercise.checks[0].message
     assert len(exercise.output) <= Limits().output_bytes
     assert graded.written["score"] == report.score and "forged" not in graded.written
     assert not graded.leftovers, f"still running after grading: {graded.leftovers}"

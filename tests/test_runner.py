@@ -180,13 +180,14 @@ def f():
             "home": can(lambda: os.listdir(os.path.expanduser("~root"))),
             "network": can(lambda: socket.create_connection(("1.1.1.1", 53), timeout=1)),
             "usr": can(lambda: open("/usr/nngrade-was-here", "w")),
-            "submission": can(lambda: open("written-here", "w")),
+            "submission": can(lambda: open("sub.py", "a")),
+            "folder": can(lambda: open("scratch", "w").write("fine")),
             "tmp": can(lambda: open("/tmp/scratch", "w").write("fine")),
             "root": float(os.getuid() == 0)}}
 ''')
-    names = ("project", "home", "network", "usr", "submission", "tmp", "root")
+    names = ("project", "home", "network", "usr", "submission", "folder", "tmp", "root")
     result = run_file(path, [Call(0, "f", {}, names)], Limits(timeout=5, isolation=sandbox.BUBBLEWRAP))
-    assert result.calls[0].values == {**dict.fromkeys(names, 0.0), "tmp": 1.0}
+    assert result.calls[0].values == {**dict.fromkeys(names, 0.0), "folder": 1.0, "tmp": 1.0}
 
 
 @needs_bubblewrap
