@@ -41,14 +41,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                      "missing or changed.")
     parser.add_argument("folder", type=Path, help="the class folder")
     parser.add_argument("--out", type=Path, help="output folder (default: FOLDER-graded beside FOLDER)")
-    parser.add_argument("--exercises", nargs="+", metavar="ID", help="exercise ids to grade (default: all five)")
+    parser.add_argument("--exercises", nargs="+", metavar="ID",
+                        help="exercise ids to grade (default: the previous run's, else all five)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="parallel worker processes (default: the number of cores, %(default)s)")
     parser.add_argument("--seed", type=int, help="seed of the hidden cases, the same for every student "
                         "(default: the previous run's, from OUT/batch.json, else fresh)")
-    parser.add_argument("--timeout", type=float, default=Limits.timeout,
-                        help="seconds per exercise file (default %(default)s)")
-    parser.add_argument("--data", type=Path, help="admissions CSV for 05 and 08 (default: data/binary.csv, else the sample)")
+    parser.add_argument("--timeout", type=float, help=f"seconds per exercise file (default: the previous run's, "
+                        f"else {Limits.timeout:g})")
+    parser.add_argument("--data", type=Path, help="admissions CSV for 05 and 08 (default: the previous run's, "
+                        "else data/binary.csv, else the sample)")
     parser.add_argument("--formats", default="", metavar="LIST",
                         help=f"also write these per-student formats, comma-separated: {', '.join(FORMATS)}")
     parser.add_argument("--hidden-visibility", default="after_published", choices=gradescope.VISIBILITIES,
@@ -64,7 +66,7 @@ class Settings:
     out: Path
     exercise_ids: tuple[str, ...]
     seed: int
-    seed_origin: str
+    kept: tuple[str, ...]          # settings taken from the previous run
     timeout: float
     data_path: str | None
     data: dict
@@ -91,13 +93,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """The command's options; what it leaves out comes from the output folder's previous run, if any,
+    so that re-running the same folder keeps its seed, exercises, time limit and data."""
     if not args.folder.is_dir():
         raise UsageError(f"{args.folder}: no such folder")
-    ids = exercise_ids(args.exercises or [])
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -105,16 +106,29 @@ def _settings(args: argparse.Namespace) -> Settings:
     out = args.out or args.folder.resolve().parent / f"{args.folder.resolve().name}-graded"
     if out.resolve() == args.folder.resolve() or args.folder.resolve() in out.resolve().parents:
         raise UsageError(f"--out {out} is inside the class folder: every report would look like a submission")
-    data_path, data, notices = resolve_data(args.data, ids)
     previous = ledger.read_batch(out) or {}
+    kept = []
+    ids = exercise_ids(args.exercises or [])
+    if args.exercises is None and previous.get("exercises"):
+        ids, kept = exercise_ids([str(i) for i in previous["exercises"]]), kept + ["exercises"]
+    timeout = args.timeout
+    if timeout is None:
+        timeout = previous.get("timeout") if isinstance(previous.get("timeout"), (int, float)) else Limits.timeout
+        kept += ["time limit"] if "timeout" in previous else []
+    if timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    data_arg = args.data
+    if data_arg is None and previous.get("data", {}).get("path") and Path(previous["data"]["path"]).is_file():
+        data_arg = Path(previous["data"]["path"])
+    data_path, data, notices = resolve_data(data_arg, ids)
     if args.seed is not None:
-        seed, origin = args.seed, "--seed"
+        seed = args.seed
     elif isinstance(previous.get("seed"), int):
-        seed, origin = previous["seed"], f"from {out / ledger.BATCH}"
+        seed, kept = previous["seed"], ["seed", *kept]
     else:
-        seed, origin = secrets.randbelow(2 ** 31), "fresh"
-    return Settings(folder=args.folder, out=out, exercise_ids=tuple(ids), seed=seed, seed_origin=origin,
-                    timeout=args.timeout, data_path=data_path, data=data, notices=notices, workers=args.workers,
+        seed = secrets.randbelow(2 ** 31)
+    return Settings(folder=args.folder, out=out, exercise_ids=tuple(ids), seed=seed, kept=tuple(kept),
+                    timeout=timeout, data_path=data_path, data=data, notices=notices, workers=args.workers,
                     formats=formats, hidden_visibility=args.hidden_visibility, force=args.force, quiet=args.quiet)
 
 
@@ -162,8 +176,10 @@ class Batch:
         todo = [sub for sub in self.submissions if not self._current(sub, forced=s.force)]
         kept = len(self.submissions) - len(todo)
         students = sum(len(sub.students) for sub in self.submissions)
-        self._say(f"nngrade bulk · {students} students in {s.folder} · seed {s.seed} ({s.seed_origin}) · "
-                  f"grader {self.grader}")
+        self._say(f"nngrade bulk · {students} students in {s.folder} · exercises {' '.join(s.exercise_ids)} · "
+                  f"seed {s.seed} · grader {self.grader}")
+        if s.kept:
+            self._say(f"{', '.join(s.kept)} as in the last run ({s.out / ledger.BATCH}); options change them")
         if kept:
             self._say(f"{kept} of {len(self.submissions)} submissions unchanged since the last run: kept")
         started = time.monotonic()
@@ -282,15 +298,15 @@ class Batch:
                  f"{kept} kept from the last run"]
         if class_summary["students"]:
             lines.append(f"scores: mean {round(scores['mean'], 1):g} / {class_summary['max_score']:g}, "
-                         f"median {scores['median']:g}, "
-                         f"{scores['full_marks']} full marks, {class_summary['nothing_gradable']} with nothing gradable")
+                         f"median {scores['median']:g}; {scores['full_marks']} with full marks, "
+                         f"{class_summary['nothing_gradable']} with nothing gradable")
         if self.incomplete:
             lines.append(f"could not grade {len(self.incomplete)} submissions ({', '.join(self.incomplete[:5])}"
                          f"{', ...' if len(self.incomplete) > 5 else ''}): their reports say why; re-run to retry")
-        lines += [f"reports:   {self.reports_dir}{os.sep} ({class_summary['students']})",
-                  f"gradebook: {out / 'gradebook.csv'}",
-                  f"summary:   {out / 'summary.json'}, {out / 'summary.html'}"]
-        lines += [f"{name + ':':<11}{out / name}{os.sep}" for name in s.formats]
+        lines += [f"{'reports:':<12}{self.reports_dir}{os.sep} ({class_summary['students']})",
+                  f"{'gradebook:':<12}{out / 'gradebook.csv'}",
+                  f"{'summary:':<12}{out / 'summary.json'}, {out / 'summary.html'}"]
+        lines += [f"{name + ':':<12}{out / name}{os.sep}" for name in s.formats]
         print("\n".join(lines))
 
     def _say(self, line: str) -> None:

@@ -287,6 +287,16 @@ def test_pool_isolates_the_job_that_kills_its_worker_and_grades_the_rest():
     assert all(results[x] == (x * x, None) for x in range(9) if x not in (3, 5))
 
 
+def test_when_grading_fails_the_report_still_has_every_check_at_zero():
+    from nngrade.engine import Job, fallback_report
+    submission = ingest.Submission("x", "class/x", (ingest.Student("x"),))
+    report = fallback_report(Job(submission, ("04", "07"), 3, None, 2.0), "worker lost")
+    jsonschema.validate(report, _schema("report.schema.json"))
+    assert report["score"] == 0 and report["max_score"] == EXERCISES["04"].max_score + EXERCISES["07"].max_score
+    assert all(c["status"] == "error" and "worker lost" in c["message"] for e in report["exercises"] for c in e["checks"])
+    assert "graded again on the next run" in report["notices"][-1]
+
+
 # --- bulk, end to end --------------------------------------------------------------------------
 
 def test_bulk_usage_errors_are_one_line_and_exit_2(tmp_path):
@@ -361,9 +371,10 @@ def test_the_gradebook_summary_and_formats(graded_class):
 def test_a_rerun_grades_only_what_changed(graded_class, tmp_path):
     made, out, _ = graded_class
     before = report_stats(out / "reports")
-    again = run_bulk(str(out.parent / "class"), "--out", str(out), "--timeout", "2")
+    again = run_bulk(str(out.parent / "class"), "--out", str(out))      # seed and time limit as last time
     assert again.returncode == 0, again.stderr
-    assert "seed 11 (from" in again.stdout and "graded 0 submissions" in again.stdout
+    assert "seed 11" in again.stdout and "seed, exercises, time limit as in the last run" in again.stdout
+    assert "graded 0 submissions" in again.stdout
     assert report_stats(out / "reports") == before
     changed = next(student for student, kind in made.items() if kind == "correct")
     (out.parent / "class" / changed / "07_backpropagation.py").write_text(wrong_reference("07", 1))

@@ -211,3 +211,21 @@ def test_an_empty_class_still_has_a_summary():
     result = summary.to_summary([], [{"id": "07", "title": "t", "max_score": 20.0}], {})
     assert result["students"] == 0 and result["scores"]["mean"] is None
     assert "No student submitted" in summary_html.to_html(result)
+
+
+# --- the committed examples the README quotes --------------------------------------------------
+
+EXAMPLES = REPO / "docs" / "examples"
+
+
+def test_the_documented_examples_validate(junit_schema):
+    jsonschema.validate(json.loads((EXAMPLES / "gradescope-results.json").read_text()),
+                        _schema("gradescope-results.schema.json"))
+    jsonschema.validate(json.loads((EXAMPLES / "lti-score.json").read_text()), _schema("lti-ags-score.schema.json"))
+    junit_schema.validate(str(EXAMPLES / "junit.xml"))
+    rows = list(csv.reader(io.StringIO((EXAMPLES / "gradebook.csv").read_text(encoding="utf-8"))))
+    assert rows[0][:5] == list(gradebook.STUDENT_COLUMNS) and rows[1][0] == gradebook.POINTS_POSSIBLE
+    example = json.loads((EXAMPLES / "summary.json").read_text())
+    assert example["students"] == len(rows) - 2 == sum(example["histogram"]["counts"])
+    assert (EXAMPLES / "summary.html").read_text() == summary_html.to_html(example), \
+        "the page changed: re-render docs/examples/summary.html from summary.json with summary_html.to_html"

@@ -74,7 +74,11 @@ def _add_exercise(acc: dict, exercise: dict) -> None:
 
 
 def problem_kind(problem: str) -> str:
-    """'SyntaxError at line 3: ...' -> 'SyntaxError'; a reason without details stays whole."""
+    """'SyntaxError at line 3: ...' -> 'SyntaxError'; 'no file 07_... in the submission' -> 'no file'."""
+    if problem.startswith("no file"):
+        return "no file"
+    if problem.startswith("did not finish"):
+        return "timeout"
     return problem.split(":")[0].split(" at line")[0].strip()[:80]
 
 

@@ -102,20 +102,22 @@ def failure_svg(checks: list[dict]) -> str:
     rated = [c for c in checks if c["failure_rate"] is not None]
     if not rated:
         return '<p class="empty">No student submitted this exercise.</p>'
-    row, label_w, bar_w, top = 18, 300, 380, 6
+    one_function = len({c["function"] for c in rated}) == 1      # then the function's name says nothing
+    labels = [c["name"].split(".", 1)[1] if one_function and "." in c["name"] else c["name"] for c in rated]
+    row, bar_w, top = 18, 380, 6
+    label_w = 16 + 7 * max(len(label) for label in labels)         # about 7 px per character at 12 px
     width, height = label_w + bar_w + 60, top + row * len(rated) + 22
     out = [f'<svg role="img" aria-label="Failure rate per check" viewBox="0 0 {width} {height}" '
            f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">']
-    for i, check in enumerate(rated):
+    for i, (check, label) in enumerate(zip(rated, labels)):
         y = top + i * row
         rate = check["failure_rate"]
-        name = check["name"] + (" (hidden)" if check["visibility"] == "hidden" else "")
         detail = ", ".join(f"{check[s]} {s.replace('_', ' ')}" for s in ("failed", "error", "timeout", "not_implemented")
                            if check[s])
-        out.append(f'<text x="{label_w - 8}" y="{y + 13}" text-anchor="end">{escape(name)}</text>'
+        out.append(f'<text x="{label_w - 8}" y="{y + 13}" text-anchor="end">{escape(label)}</text>'
                    f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="{row - 6}" fill="#f0f1f6"/>'
                    f'<rect x="{label_w}" y="{y + 3}" width="{bar_w * rate:.1f}" height="{row - 6}" fill="{_colour(rate)}">'
-                   f'<title>{escape(name)}: {rate:.0%} of {check["submitted"]} did not pass'
+                   f'<title>{escape(check["name"])}: {rate:.0%} of {check["submitted"]} did not pass'
                    f'{escape(" (" + detail + ")" if detail else "")}</title></rect>'
                    f'<text x="{label_w + bar_w + 6}" y="{y + 13}">{rate:.0%}</text>')
     axis_y = top + row * len(rated) + 14
