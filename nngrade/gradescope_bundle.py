@@ -50,6 +50,10 @@ if ! "$PY" -m venv "$ROOT/venv"; then
 fi
 "$ROOT/venv/bin/python" -m pip install --upgrade pip
 "$ROOT/venv/bin/python" -m pip install -r requirements.txt
+# bubblewrap, where the image allows it, puts each student file in nngrade's sandbox (best effort)
+if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y bubblewrap) || true
+fi
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
