@@ -28,7 +28,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 PROTECTED = (PROJECT / "reference", PROJECT / "graders", PROJECT / "reports")   # never visible to a student
 # System paths the interpreter may need; where one is a symlink (merged /usr) the symlink is recreated.
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
+# Debian's shared libraries (BLAS for its numpy) are reached through /etc/alternatives symlinks.
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives")
 
 
 class Unavailable(RuntimeError):

@@ -82,7 +82,7 @@ HOSTILE = {
     "read_reference": expect(ERROR, bubblewrap=True),
     "import_reference": expect(ERROR, bubblewrap=True, message="could not be imported"),
     "write_grader": expect(ERROR, bubblewrap=True),
-    "kill_grader": expect(ERROR, bubblewrap=True, message="Operation not permitted"),
+    "kill_grader": expect(ERROR, NOT_IMPLEMENTED, bubblewrap=True),   # EPERM as root; ignored by a namespace's init
     "network": expect(ERROR, bubblewrap=True, message="Network is unreachable"),
     "patch_numpy": expect(FAILED),
     "always_equal": expect(FAILED, ERROR),

@@ -1,4 +1,4 @@
-"""Kill the parent process (the grader, where the child runs in the grader's user and namespace)."""
+"""Kill the parent process (the grader, where the child shares its user and process namespace) and process 1."""
 import os
 import signal
 
