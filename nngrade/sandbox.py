@@ -118,7 +118,7 @@ def bubblewrap_command(files: Iterable[Path], child: Path, wire: Path) -> list[s
 
 @lru_cache(maxsize=1)
 def _bwrap() -> str | None:
-    return shutil.which("bwrap") or next((p for p in ("/usr/bin/bwrap", "/bin/bwrap") if os.path.exists(p)), None)
+    return shutil.which("bwrap") or shutil.which("bwrap", path="/usr/bin:/bin")   # PATH may be a minimal one
 
 
 @lru_cache(maxsize=1)
