@@ -3,10 +3,10 @@
 "process" works everywhere: a child process under resource limits, in its own session,
 killed with its process group. "bubblewrap" (Linux with bwrap installed) runs the same
 child in a sandbox: no network, its own process and IPC namespaces, a read-only view of
-the system and of Python, a small private /tmp and working folder, nothing of the project
-but the two files the child needs, and an unprivileged user when the grader runs as root. Whether bwrap
-works here is learned from the first child: one that never starts marks it unusable and
-this process falls back to "process" (the report says which level graded).
+the system and of Python, small private writable folders, nothing of the project but the
+two files the child needs, and an unprivileged user when the grader runs as root. Whether
+bwrap works here is learned from the first child: one that never starts marks it unusable
+and this process falls back to "process" (the report says which level graded).
 """
 from __future__ import annotations
 
