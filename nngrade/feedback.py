@@ -9,7 +9,7 @@ inputs, so that a chain of placeholders cannot farm credit.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,7 +31,6 @@ class Graded:
     problem: str | None                        # the file could not be graded at all (missing, unreadable)
     call_ids: dict[tuple[str, str], int]       # only the cases graded in this run (no hidden ones in a release)
     expectations: Expectations
-    variant_cache: dict = field(default_factory=dict)   # shareable between submissions graded on the same cases
 
     @property
     def expected(self) -> dict[tuple[str, str], dict[str, np.ndarray]]:
@@ -108,13 +107,7 @@ class Graded:
 
     def _compute(self, function: str, case: str, mistake: str | None, given: dict) -> dict | None:
         """A variant of the lesson's computation; None where the mistake makes it impossible (a broadcast error)."""
-        cache_key = (self.exercise.id, function, case, mistake) if not given else None
-        if cache_key in self.variant_cache:
-            return self.variant_cache[cache_key]
-        result = self.expectations.variant(function, case, mistake, given)
-        if cache_key is not None:
-            self.variant_cache[cache_key] = result
-        return result
+        return self.expectations.variant(function, case, mistake, given)
 
     def _diagnose(self, check: Check, value, expected: np.ndarray, upstream: dict) -> str | None:
         """The known mistake whose variant gives this value (and agrees with the student's other values)."""

@@ -8,6 +8,7 @@ mistake's variant on them, for the diagnosis), so nothing in it computes a hidde
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +31,17 @@ class Expectations:
         self.expected = expected      # (function, case) -> quantity -> float64 array
         self.flavours = flavours      # known mistakes that apply: flavour -> misconception id
         self._variant = variant
+        self._cache: dict = {}        # shared by every submission judged against these expectations
 
     def variant(self, function: str, case: str, mistake: str | None, given: dict) -> dict | None:
         """All quantities of one call computed with `mistake` (None: right) from the student's `given`
         upstream values; None where that cannot be had."""
-        return self._variant(function, case, mistake, given)
+        if given:
+            return self._variant(function, case, mistake, given)
+        key = (function, case, mistake)
+        if key not in self._cache:
+            self._cache[key] = self._variant(function, case, mistake, given)
+        return self._cache[key]
 
 
 class ReferenceOracle:
@@ -78,6 +85,7 @@ class StoredOracle:
         return Expectations(expected, self.stored["flavours"].get(exercise.id, {}), variant)
 
 
+@lru_cache(maxsize=4)
 def load_oracle(repo: Path) -> ReferenceOracle | StoredOracle:
     """The reference where it is there; else the release's stored values; else a clear error."""
     if (repo / "reference").is_dir():

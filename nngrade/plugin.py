@@ -13,29 +13,33 @@ from .feedback import Graded
 
 
 class GradingPlugin:
-    def __init__(self, graded: dict[str, Graded]):
+    """Judges each check for every submission of the batch: one pytest test per check, whatever the class size."""
+
+    def __init__(self, graded: dict[tuple[int, str], Graded]):
         self.graded = graded
-        self.outcomes: dict[str, Outcome] = {}
+        self.outcomes: dict[str, list[tuple[int, Outcome]]] = {}
 
     @pytest.fixture
     def judge(self, request):
-        """Call with a Check: records its outcome and fails the test with the student-facing message."""
+        """Call with a Check: records its outcome per submission and fails the test with the message."""
         def run_check(check: Check) -> None:
             __tracebackhide__ = True
-            graded = self.graded[check.exercise]
-            if not graded.grades(check):
+            outcomes = [(index, graded.outcome(check)) for (index, exercise), graded in self.graded.items()
+                        if exercise == check.exercise and graded.grades(check)]
+            if not outcomes:
                 pytest.skip("hidden case: graded when the work is submitted")
-            outcome = graded.outcome(check)
-            self.outcomes[request.node.nodeid] = outcome
-            if outcome.status != PASSED:
-                pytest.fail(outcome.message, pytrace=False)
+            self.outcomes[request.node.nodeid] = outcomes
+            failed = [outcome for _, outcome in outcomes if outcome.status != PASSED]
+            if failed:
+                pytest.fail(failed[0].message if len(outcomes) == 1 else
+                            f"{len(failed)} of {len(outcomes)} submissions: {failed[0].message}", pytrace=False)
         return run_check
 
     def pytest_json_runtest_metadata(self, item, call):
         if call.when != "call" or item.nodeid not in self.outcomes:
             return {}
-        outcome = self.outcomes[item.nodeid]
         check = item.callspec.params["check"]
-        return {"check": {"exercise": check.exercise, "name": check.name, "status": outcome.status,
-                          "message": outcome.message, "follow_through": outcome.follow_through,
-                          "misconception": outcome.misconception}}
+        return {"checks": [{"submission": index, "exercise": check.exercise, "name": check.name,
+                            "status": outcome.status, "message": outcome.message,
+                            "follow_through": outcome.follow_through, "misconception": outcome.misconception}
+                           for index, outcome in self.outcomes[item.nodeid]]}

@@ -11,14 +11,13 @@ from .results import CheckResult, ExerciseResult, Report
 from .sandbox import weakest
 
 
-def build_report(*, tasks, graded, json_report: dict, seed: int, submission: str, data: dict,
+def build_report(*, tasks, graded, json_report: dict, index: int, seed: int, submission: str, data: dict,
                  notices: tuple[str, ...], timings: dict, versions: dict, mode: str = "full") -> Report:
-    """Every declared check appears, with its full points at stake, even if a grader crashed."""
-    outcomes = {}
-    for test in json_report.get("tests", []):
-        check = test.get("metadata", {}).get("check")
-        if check:
-            outcomes[(check["exercise"], check["name"])] = check
+    """The report of submission `index` of the graded batch. Every declared check appears, with its full
+    points at stake, even if a grader crashed."""
+    outcomes = {(check["exercise"], check["name"]): check
+                for test in json_report.get("tests", []) for check in test.get("metadata", {}).get("checks", ())
+                if check.get("submission") == index}
     exercises = []
     for task in tasks:
         ex, g = task.exercise, graded[task.exercise.id]
