@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import ingest, ledger, pool
-from .engine import Job, fallback_report, grade_submission
+from .engine import Job, fallback_report, grade_batch, grade_submission
 from .exercises import EXERCISES
 from .progress import Progress, clock
 from .runner import Limits
@@ -24,6 +24,7 @@ from .writers import files, gradebook, gradescope, junit, lti, summary, summary_
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 FORMATS = ("gradescope", "lti", "junit")
+BATCH_SIZE = 8   # submissions per pytest session in a worker (the session costs ~0.1 s)
 
 
 class UsageError(Exception):
@@ -219,7 +220,33 @@ class Batch:
         if not todo:
             return
         progress = Progress(len(todo), enabled=not self.settings.quiet)
-        results = pool.run(grade_submission, [self._job(sub) for sub in todo], min(self.settings.workers, len(todo)))
+        workers = min(self.settings.workers, len(todo))
+        jobs = [self._job(sub) for sub in todo]
+        # Batches share one pytest session in the worker; small enough that every worker gets several.
+        size = max(1, min(BATCH_SIZE, len(jobs) // (2 * workers)))
+        batches = [tuple(jobs[i:i + size]) for i in range(0, len(jobs), size)]
+        alone = []
+        try:
+            results = pool.run(grade_batch, batches, workers)
+            try:
+                for batch, reports, failure in results:
+                    if failure is not None:   # one of them killed its worker, or a bug of ours: one by one
+                        alone.extend(batch)
+                        continue
+                    for job, report in zip(batch, reports):
+                        self._store(job.submission, report, True)
+                        progress.advance()
+            finally:
+                results.close()
+            self._grade_alone(alone, workers, progress)
+        finally:
+            progress.close()
+
+    def _grade_alone(self, jobs: list[Job], workers: int, progress: Progress) -> None:
+        """Each submission in a worker of its own turn: the one that kills its worker is known and scored."""
+        if not jobs:
+            return
+        results = pool.run(grade_submission, jobs, min(workers, len(jobs)))
         try:
             for job, report, failure in results:
                 complete = failure is None
@@ -232,7 +259,6 @@ class Batch:
                 progress.advance()
         finally:
             results.close()
-            progress.close()
 
     def _store(self, submission: ingest.Submission, report: dict, complete: bool) -> None:
         """The report first (atomically), then its record: a kill in between only costs a re-grade."""

@@ -127,19 +127,12 @@ def _depends_on_global_random(function, call: dict, wire, values: dict) -> bool:
         return True
 
 
-def main() -> None:
-    # The result channel is the original stdout pipe; fd 1 then points at stderr, so that a
-    # student's print() can never be mistaken for results (portable: no pass_fds needed).
-    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-
+def _grade(request: dict, channel) -> None:
+    """Confine this process, import the student's file, make the calls; every event goes to `channel`."""
     def send(event: dict) -> None:
         channel.write(json.dumps(event) + "\n")
         channel.flush()
 
-    request = json.loads(sys.stdin.read())
-    sys.stdin.close()
     _confine(request)
     wire = _load_wire()
     # The parent's proof that this interpreter came up confined (and, inside bubblewrap, that the sandbox works).
@@ -162,5 +155,152 @@ def main() -> None:
     send({"event": "done"})
 
 
+def main() -> None:
+    # The result channel is the original stdout pipe; fd 1 then points at stderr, so that a
+    # student's print() can never be mistaken for results (portable: no pass_fds needed).
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    request = json.loads(sys.stdin.read())
+    sys.stdin.close()
+    _grade(request, channel)
+
+
+# --- warm mode: one interpreter with numpy imported, a fork per submitted file (POSIX) -------------
+
+def serve() -> None:
+    """Read one request per line on stdin; fork a child per request; answer one line per request on stdout.
+
+    numpy is imported once here, so a child costs a fork instead of an interpreter's start-up. The
+    child gets a fresh folder with the request's files, its own session, its own pipes, and then
+    runs exactly what a cold child runs (`_grade`). Afterwards every process it left is killed and
+    its folder removed, before the next request is read. The grader enforces the wall clock: it kills
+    this whole server when a request takes too long.
+    """
+    import base64
+    import selectors
+    import shutil
+    import signal
+    import tempfile
+    import numpy  # noqa: F401 - the point of a warm server
+
+    _not_dumpable()
+    control_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    control_out.write(b'{"ready": true}\n')   # the student's time starts after this server's own start-up
+    control_out.flush()
+    for line in sys.stdin.buffer:
+        request = json.loads(line)
+        folder = tempfile.mkdtemp(prefix="job-", dir=request.get("workspace"))
+        os.chmod(folder, 0o1777)
+        for name, content in request.pop("files").items():
+            target = os.path.join(folder, os.path.basename(name))
+            with open(target, "wb") as handle:
+                handle.write(base64.b64decode(content))
+            os.chmod(target, 0o644)
+        request["file"] = os.path.join(folder, os.path.basename(request["file"]))
+        result_r, result_w = os.pipe()
+        output_r, output_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:   # the child: nothing of the server's survives into the student's code
+            try:
+                os.setsid()
+                os.close(result_r)
+                os.close(output_r)
+                os.close(control_out.fileno())
+                devnull = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(devnull, 0)
+                os.dup2(output_w, 1)
+                os.dup2(output_w, 2)
+                os.chdir(folder)
+                sys.stdout = sys.stderr   # as in a cold child: the student's prints are output, never results
+                _grade(request, os.fdopen(result_w, "w", encoding="utf-8"))
+            finally:
+                try:
+                    sys.stderr.flush()
+                finally:
+                    os._exit(0)
+        os.close(result_w)
+        os.close(output_w)
+        results, output, status, flooded = _collect(pid, result_r, output_r, request["caps"], selectors)
+        _kill_group(pid)
+        if request.get("sandboxed"):
+            _kill_all_but_me(signal)   # in the sandbox's own PID namespace: what escaped the session too
+        shutil.rmtree(folder, ignore_errors=True)
+        reply = {"results": base64.b64encode(results).decode(), "output": base64.b64encode(output).decode(),
+                 "exit_code": status, "flooded": flooded}
+        control_out.write(json.dumps(reply).encode() + b"\n")
+        control_out.flush()
+
+
+def _collect(pid: int, result_r: int, output_r: int, caps: dict, selectors) -> tuple[bytes, bytes, int, bool]:
+    """Read the child's results and output (capped) until it has exited and its pipes are quiet."""
+    flooded = False
+    buffers = {result_r: bytearray(), output_r: bytearray()}
+    limits = {result_r: caps["result_bytes"], output_r: caps["output_bytes"]}
+    selector = selectors.DefaultSelector()
+    for fd in buffers:
+        selector.register(fd, selectors.EVENT_READ)
+    status, exited_at = None, None
+    while selector.get_map():
+        if status is None:
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = os.waitstatus_to_exitcode(code)
+                exited_at = time.monotonic()
+        elif time.monotonic() - exited_at > 0.2:   # a grandchild holds the pipes open: stop listening
+            break
+        for key, _ in selector.select(timeout=0.05):
+            chunk = os.read(key.fd, 65536)
+            if not chunk:
+                selector.unregister(key.fd)
+                continue
+            room = limits[key.fd] - len(buffers[key.fd])
+            buffers[key.fd].extend(chunk[:max(room, 0)])
+            if len(chunk) > room and key.fd == result_r:   # a flood of results: stop it now
+                flooded = True
+                selector.unregister(key.fd)
+                _kill_group(pid)
+    selector.close()
+    os.close(result_r)
+    os.close(output_r)
+    if status is None:
+        _kill_group(pid)
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    return bytes(buffers[result_r]), bytes(buffers[output_r]), status, flooded
+
+
+def _kill_group(pid: int) -> None:
+    import signal
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _kill_all_but_me(signal) -> None:
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (1, me):
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except OSError:
+                pass
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def _not_dumpable() -> None:
+    """No process of the same user (a student's child) may ptrace the server or read its memory."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)   # PR_SET_DUMPABLE = 4
+    except (OSError, AttributeError):
+        pass
+
+
 if __name__ == "__main__":
-    main()
+    serve() if sys.argv[1:] == ["--serve"] else main()

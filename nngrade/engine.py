@@ -37,28 +37,58 @@ class Job:
 
 def grade_submission(job: Job) -> dict:
     """Grade one submission; a student's code can make it score 0, never make it raise."""
+    return grade_batch([job])[0]
+
+
+def grade_batch(jobs: list[Job]) -> list[dict]:
+    """Grade submissions of one batch (same seed, data and limits) in one pytest session, their files
+    forked one at a time from this worker's warm server."""
     _busy.set()
     try:
-        return _grade(job)
+        return _grade(jobs)
     finally:
         _busy.clear()
 
 
-def _grade(job: Job) -> dict:
-    from .grading import Task, grade
-    exercises = [EXERCISES[i] for i in job.exercise_ids]
-    with tempfile.TemporaryDirectory(prefix="nngrade-bulk-") as scratch:
-        collected = ingest.collect(job.submission, Path(scratch))
-        chosen, notices = ingest.match_exercises(collected.files, exercises, single_exercise=len(exercises) == 1)
-        headline = () if chosen else ("nothing gradable submitted" + ("" if collected.files else ": no .py file found"),)
-        tasks = [Task(exercise, chosen[exercise.id][0] if exercise.id in chosen else None) for exercise in exercises]
-        data = _data(job.data_path) if any(exercise.needs_data for exercise in exercises) else None
-        report = grade(tasks, job.seed, data, submission=job.submission.label, limits=Limits(timeout=job.timeout),
-                       notices=(*headline, *job.notices, *job.submission.notices, *collected.notices, *notices)).to_dict()
-    shown = {str(path): label for path, label in chosen.values()}
-    for exercise in report["exercises"]:
-        exercise["file"] = shown.get(exercise["file"], exercise["file"])
-    return report
+_server = None
+
+
+def _warm_server():
+    """One warm child server per worker process, started on first use, killed when the worker ends."""
+    global _server
+    if _server is None:
+        import atexit
+
+        from .warm import ChildServer
+        _server = ChildServer()
+        atexit.register(_server.__exit__)
+    return _server
+
+
+def _grade(jobs: list[Job]) -> list[dict]:
+    from contextlib import ExitStack
+
+    from .grading import Task, Work, grade_many
+    first = jobs[0]
+    exercises = [EXERCISES[i] for i in first.exercise_ids]
+    works, shown = [], []
+    with ExitStack() as stack:
+        for job in jobs:
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="nngrade-bulk-"))
+            collected = ingest.collect(job.submission, Path(scratch))
+            chosen, notices = ingest.match_exercises(collected.files, exercises, single_exercise=len(exercises) == 1)
+            headline = () if chosen else ("nothing gradable submitted" + ("" if collected.files else ": no .py file found"),)
+            tasks = tuple(Task(exercise, chosen[exercise.id][0] if exercise.id in chosen else None) for exercise in exercises)
+            works.append(Work(job.submission.label, tasks,
+                              (*headline, *job.notices, *job.submission.notices, *collected.notices, *notices)))
+            shown.append({str(path): label for path, label in chosen.values()})
+        data = _data(first.data_path) if any(exercise.needs_data for exercise in exercises) else None
+        reports = [report.to_dict() for report in grade_many(
+            works, first.seed, data, Limits(timeout=first.timeout), threads=1, run_student=_warm_server().run)]
+    for report, labels in zip(reports, shown):
+        for exercise in report["exercises"]:
+            exercise["file"] = labels.get(exercise["file"], exercise["file"])
+    return reports
 
 
 def _data(path: str | None):

@@ -64,9 +64,9 @@ def _prepare(exercise: Exercise, seed: int, data, oracle) -> _Prepared:
     return _prepared[key]
 
 
-def _grade_one(task: Task, prepared: _Prepared, limits: Limits) -> Graded:
+def _grade_one(task: Task, prepared: _Prepared, limits: Limits, run_student=run_file) -> Graded:
     problem = None if task.path else f"no file {task.exercise.stem}.py (or {task.exercise.id}*.py) in the submission"
-    run = run_file(task.path, list(prepared.calls), limits) if task.path else None
+    run = run_student(task.path, list(prepared.calls), limits) if task.path else None
     return Graded(task.exercise, run, problem, prepared.call_ids, prepared.expectations)
 
 
@@ -81,15 +81,19 @@ def grade(tasks: list[Task], seed: int, data, submission: str, limits: Limits = 
 
 
 def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), oracle=None,
-               threads: int | None = None) -> list[Report]:
-    """Grade several submissions with one pytest session: the graders' fixed cost is paid once per batch."""
+               threads: int | None = None, run_student=run_file) -> list[Report]:
+    """Grade several submissions with one pytest session: the graders' fixed cost is paid once per batch.
+
+    `run_student(path, calls, limits) -> RunResult` runs one file: a cold child by default, or a
+    warm server's fork (nngrade.warm) in bulk; `threads` files run at once.
+    """
     started = time.perf_counter()
     oracle = oracle or load_oracle(REPO)
     jobs = [(index, task, _prepare(task.exercise, seed, data, oracle))
             for index, work in enumerate(works) for task in work.tasks]
     with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), threads or os.cpu_count() or 1))) as pool:
         graded = dict(zip(((index, task.exercise.id) for index, task, _ in jobs),
-                          pool.map(lambda job: _grade_one(job[1], job[2], limits), jobs)))
+                          pool.map(lambda job: _grade_one(job[1], job[2], limits, run_student), jobs)))
     run_seconds = time.perf_counter() - started
     exercises = list({task.exercise.id: task.exercise for work in works for task in work.tasks}.values())
     json_report = _run_graders(graded, exercises)

@@ -93,7 +93,9 @@ def bubblewrap_command(files: Iterable[Path], child: Path, wire: Path) -> list[s
     if os.geteuid() == 0:
         # bwrap runs privileged, without a user namespace: the child gets only what it needs to become
         # UNPRIVILEGED_UID (child.py does that before the student's code), so that process limits bite.
-        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        # CAP_KILL lets a warm server (nngrade.warm) kill what a student's child left behind; the child
+        # itself loses every capability when it becomes UNPRIVILEGED_UID.
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
     for path in SYSTEM_PATHS:
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]

@@ -1,0 +1,109 @@
+"""The warm child server of bulk grading gives what a cold child gives, and one student's run leaves nothing for the next."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nngrade import sandbox
+from nngrade.data import SAMPLE_PATH, load_admissions
+from nngrade.exercises import EXERCISES
+from nngrade.grading import _prepare
+from nngrade.oracle import load_oracle
+from nngrade.runner import Limits, run_file
+from nngrade.warm import ChildServer
+
+from helpers import REPO, edited_reference, reference_source
+
+LIMITS = Limits(timeout=5)
+
+
+def calls(exercise_id: str):
+    return list(_prepare(EXERCISES[exercise_id], 3, load_admissions(SAMPLE_PATH), load_oracle(REPO)).calls)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ChildServer(LIMITS) as warm:
+        yield warm
+
+
+def submit(server, tmp_path, exercise_id: str, source: str, limits: Limits = LIMITS):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / f"{EXERCISES[exercise_id].stem}.py"
+    path.write_text(source)
+    return server.run(path, calls(exercise_id), limits), path
+
+
+def same_values(a, b) -> bool:
+    if a.calls.keys() != b.calls.keys():
+        return False
+    for key, call in a.calls.items():
+        other = b.calls[key]
+        if call.values.keys() != other.values.keys() or call.ok != other.ok or call.mutated != other.mutated:
+            return False
+        for name, value in call.values.items():
+            if (value is None) != (other.values[name] is None) or (value is not None and not np.array_equal(value, other.values[name])):
+                return False
+    return True
+
+
+@pytest.mark.parametrize("exercise_id", list(EXERCISES))
+def test_warm_and_cold_children_give_the_same_results(server, tmp_path, exercise_id):
+    source = reference_source(exercise_id)
+    warm, path = submit(server, tmp_path, exercise_id, source)
+    cold = run_file(path, calls(exercise_id), LIMITS)
+    assert warm.started and warm.isolation == cold.isolation
+    assert same_values(warm, cold) and len(warm.calls) == len(calls(exercise_id))
+
+
+def test_an_exception_and_its_partial_values_come_through(server, tmp_path):
+    source = edited_reference("07", "delta_w_i_h = learnrate * hidden_error_term * x[:, None]  # SOLUTION",
+                              "delta_w_i_h = learnrate * hidden_error_term * x")
+    warm, path = submit(server, tmp_path, "07", source)
+    cold = run_file(path, calls("07"), LIMITS)
+    assert same_values(warm, cold)
+    assert any(c.error and c.error["type"] == "ValueError" for c in warm.calls.values())
+
+
+def test_a_timeout_costs_that_file_only(server, tmp_path):
+    looping, _ = submit(server, tmp_path / "a", "04", "def gradient_step(**kw):\n    while True:\n        pass\n",
+                        Limits(timeout=1))
+    assert looping.timed_out and not looping.calls
+    after, _ = submit(server, tmp_path / "b", "04", reference_source("04"))
+    assert len(after.calls) == len(calls("04")) and all(c.ok for c in after.calls.values())
+
+
+@pytest.mark.parametrize("attack", ["import os\nos._exit(0)\n",
+                                    "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
+                                    "import sys\nsys.stdout.write('{\"ready\": true}\\n')\nraise SystemExit(0)\n"])
+def test_a_student_cannot_break_the_server_for_the_next(server, tmp_path, attack):
+    hostile, _ = submit(server, tmp_path / "a", "06", attack)
+    assert not hostile.calls
+    after, _ = submit(server, tmp_path / "b", "06", reference_source("06"))
+    assert len(after.calls) == len(calls("06")) and all(c.ok for c in after.calls.values())
+
+
+def test_nothing_of_one_student_is_left_for_the_next(server, tmp_path):
+    first = ("import os\nopen('secret.txt', 'w').write('answers')\nFOLDER = os.getcwd()\n"
+             "def forward_pass(**kw):\n    return {'hidden_layer_in': float(len(FOLDER))}\n")
+    submit(server, tmp_path / "a", "06", first)
+    probe = ("import os, glob\n"
+             "def forward_pass(**kw):\n"
+             "    found = glob.glob('/tmp/**/secret.txt', recursive=True) + glob.glob('../*/secret.txt')\n"
+             "    return {'hidden_layer_in': float(len(found))}\n")
+    second, _ = submit(server, tmp_path / "b", "06", probe)
+    assert all(c.values["hidden_layer_in"] == 0.0 for c in second.calls.values())
+
+
+@pytest.mark.skipif(sandbox.unavailable_reason() is not None, reason="needs bubblewrap")
+def test_an_escaped_process_is_killed_before_the_next_student(server, tmp_path):
+    escape = ("import os, time\n"
+              "if os.fork() == 0:\n    os.setsid()\n    time.sleep(30)\n    os._exit(0)\n"
+              "def forward_pass(**kw):\n    return {}\n")
+    submit(server, tmp_path / "a", "06", escape)
+    probe = ("import os\n"
+             "def forward_pass(**kw):\n"
+             "    others = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getpid(), os.getppid())]\n"
+             "    return {'hidden_layer_in': float(len(others))}\n")
+    second, _ = submit(server, tmp_path / "b", "06", probe)
+    assert all(c.values["hidden_layer_in"] == 0.0 for c in second.calls.values())
