@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.classroom import reference_source  # noqa: F401 - the tests' way to the reference's text
+
 REPO = Path(__file__).resolve().parent.parent
 REAL_DATA = REPO.parent / "shared" / "data" / "binary.csv"
 SAMPLE_DATA = REPO / "data" / "admissions_sample.csv"
@@ -29,11 +31,6 @@ def grade_files(files: dict[str, str | Path], folder: Path, seed: int = 7, data:
             target.write_text(content, encoding="utf-8")
     tasks = find_tasks(sorted(files), True, folder)
     return grade(tasks, seed, load_admissions(data), submission=str(folder), limits=Limits(timeout=timeout))
-
-
-def reference_source(exercise_id: str) -> str:
-    from nngrade.exercises import EXERCISES
-    return (REPO / "reference" / f"{EXERCISES[exercise_id].stem}.py").read_text(encoding="utf-8")
 
 
 def edited_reference(exercise_id: str, old: str, new: str) -> str:

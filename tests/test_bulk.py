@@ -21,6 +21,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from bench.classroom import KINDS, make_class, references, write_all, write_zip, wrong_reference
 from helpers import REPO, reference_source
 from nngrade import ingest, pool
 from nngrade.exercises import EXERCISES
@@ -33,87 +34,6 @@ def _schema(name: str) -> dict:
 
 
 # --- generated classes -------------------------------------------------------------------------
-
-SOLUTION_LINE = re.compile(r"^(\s*)(\w+) = (.+?)  # SOLUTION$", re.M)
-
-
-def wrong_reference(exercise_id: str, which: int) -> str:
-    """The reference with its `which`-th solution line off by a factor: a plausible slip of a student."""
-    source = reference_source(exercise_id)
-    lines = list(SOLUTION_LINE.finditer(source))
-    line = lines[which % len(lines)]
-    fixed = f"{line.group(1)}{line.group(2)} = ({line.group(3)}) * 1.5  # SOLUTION"
-    return source[:line.start()] + fixed + source[line.end():]
-
-
-def _write_all(folder: Path, sources: dict[str, str]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for exercise_id, text in sources.items():
-        (folder / f"{EXERCISES[exercise_id].stem}.py").write_text(text, encoding="utf-8")
-
-
-def _references() -> dict[str, str]:
-    return {i: reference_source(i) for i in EXERCISES}
-
-
-def _zip(path: Path, members: dict[str, str]) -> None:
-    with zipfile.ZipFile(path, "w") as bundle:
-        for name, text in members.items():
-            bundle.writestr(name, text)
-
-
-KINDS = ("correct", "correct-zip", "canvas", "wrong", "nested-wrong", "stubs", "syntax", "import-error", "loop",
-         "exit-at-import", "sys-exit", "flood", "empty", "readme-only", "zip-slip", "not-a-zip", "one-file")
-
-
-def make_class(folder: Path, count: int) -> dict[str, str]:
-    """`count` submissions cycling through KINDS (right, wrong in various ways, broken, hostile); id -> kind."""
-    folder.mkdir(parents=True, exist_ok=True)
-    made = {}
-    for number in range(count):
-        kind = KINDS[number % len(KINDS)]
-        student = f"s{number:03d}"
-        refs = _references()
-        if kind == "correct":
-            _write_all(folder / student, refs)
-        elif kind == "correct-zip":
-            _zip(folder / f"{student}.zip", {f"{student}/{EXERCISES[i].stem}.py": t for i, t in refs.items()})
-        elif kind == "canvas":
-            student = str(9000 + number)
-            (folder / f"doe{number}_{student}_55{number}_07_backpropagation.py").write_text(refs["07"])
-            (folder / f"doe{number}_LATE_{student}_55{number}_04_gradient_step-1.py").write_text(refs["04"])
-        elif kind == "wrong":
-            _write_all(folder / student, {**refs, "07": wrong_reference("07", number), "04": wrong_reference("04", number)})
-        elif kind == "nested-wrong":
-            _write_all(folder / student / "homework" / "nn", {**refs, "06": wrong_reference("06", number)})
-        elif kind == "stubs":
-            _write_all(folder / student, {i: (REPO / "exercises" / f"{EXERCISES[i].stem}.py").read_text() for i in EXERCISES})
-        elif kind == "syntax":
-            _write_all(folder / student, {**refs, "08": "def train(:\n"})
-        elif kind == "import-error":
-            _write_all(folder / student, {**refs, "05": "import numpy as np\nraise RuntimeError('oops')\n"})
-        elif kind == "loop":
-            _write_all(folder / student, {**refs, "07": "while True:\n    pass\n"})
-        elif kind == "exit-at-import":
-            _write_all(folder / student, {**refs, "06": "import os\nos._exit(0)\n"})
-        elif kind == "sys-exit":
-            _write_all(folder / student, {**refs, "04": "import sys\nsys.exit(3)\n"})
-        elif kind == "flood":
-            _write_all(folder / student, {**refs, "04": "print('x' * 5_000_000)\n" + refs["04"]})
-        elif kind == "empty":
-            (folder / student).mkdir()
-        elif kind == "readme-only":
-            (folder / student).mkdir()
-            (folder / student / "README.md").write_text("I did not finish, sorry\n")
-        elif kind == "zip-slip":
-            _zip(folder / f"{student}.zip", {"../../escaped.py": "print('out')\n", "07_backpropagation.py": refs["07"]})
-        elif kind == "not-a-zip":
-            (folder / f"{student}.zip").write_bytes(b"PK\x03\x04 this is not really a zip")
-        elif kind == "one-file":
-            (folder / f"{student}.py").write_text(refs["07"])
-        made[student] = kind
-    return made
-
 
 def run_bulk(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(REPO / "grade.py"), "bulk", *args], capture_output=True, text=True,
@@ -234,7 +154,7 @@ def test_zip_files_are_unpacked_safely(tmp_path):
 
 def test_zip_limits_on_members_and_total_size(tmp_path):
     archive = tmp_path / "many.zip"
-    _zip(archive, {f"{n:02d}_file.py": "x = 1\n" * 20 for n in range(5)})
+    write_zip(archive, {f"{n:02d}_file.py": "x = 1\n" * 20 for n in range(5)})
     submission = ingest.Submission("m", str(archive), (ingest.Student("m"),), (ingest.Source(archive, "many.zip"),))
     few = ingest.collect(submission, tmp_path / "a", ingest.Limits(zip_members=3))
     assert few.files == [] and "more than the 3 allowed" in few.notices[0]
@@ -260,7 +180,7 @@ def test_matching_files_to_exercises():
 
 def test_content_hash_follows_the_python_files_only(tmp_path):
     folder = tmp_path / "alice"
-    _write_all(folder, {"07": "x = 1\n"})
+    write_all(folder, {"07": "x = 1\n"})
     submission = ingest.discover(tmp_path)[0]
     first = ingest.content_hash(submission)
     (folder / "notes.txt").write_text("unrelated")
