@@ -59,7 +59,7 @@ MISTAKES = [
                  {"backprop_step.output_error_term"}, 16, "missing_sigmoid_derivative", id="07-no-derivative"),
     # train_epoch's updated weights_input_hidden follow from the student's own summed step; train does not.
     # train.weights_hidden_output moves only through the hidden outputs, a second-order effect: at the
-    # lesson's learnrate 0.005 over 5 epochs it stays within 1e-8 relative, so only the hidden case
+    # lesson's learnrate 0.005 over 3 epochs it stays within 1e-8 relative, so only the hidden case
     # (learnrate 0.2..1) catches it there.
     pytest.param("08", "hidden_error_term = hidden_error * hidden_output * (1 - hidden_output)",
                  "hidden_error_term = hidden_error",
