@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import ingest, ledger, pool
+from .cli import UsageError as CliUsageError, add_isolation_option, check_isolation
 from .engine import Job, fallback_report, grade_batch, grade_submission
 from .exercises import EXERCISES
 from .progress import Progress, clock
@@ -58,6 +59,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="Gradescope visibility of hidden cases (default %(default)s)")
     parser.add_argument("--force", action="store_true", help="grade every student again, even if unchanged")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
+    add_isolation_option(parser)
     return parser.parse_args(argv)
 
 
@@ -77,6 +79,7 @@ class Settings:
     hidden_visibility: str
     force: bool
     quiet: bool
+    isolation: str = "auto"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +121,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         kept += ["time limit"] if "timeout" in previous else []
     if timeout <= 0:
         raise UsageError("--timeout must be positive")
+    try:
+        check_isolation(args.isolation)
+    except CliUsageError as exc:
+        raise UsageError(str(exc)) from None
     data_arg = args.data
     if data_arg is None and previous.get("data", {}).get("path") and Path(previous["data"]["path"]).is_file():
         data_arg = Path(previous["data"]["path"])
@@ -130,7 +137,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         seed = secrets.randbelow(2 ** 31)
     return Settings(folder=args.folder, out=out, exercise_ids=tuple(ids), seed=seed, kept=tuple(kept),
                     timeout=timeout, data_path=data_path, data=data, notices=notices, workers=args.workers,
-                    formats=formats, hidden_visibility=args.hidden_visibility, force=args.force, quiet=args.quiet)
+                    formats=formats, hidden_visibility=args.hidden_visibility, force=args.force, quiet=args.quiet,
+                    isolation=args.isolation)
 
 
 def exercise_ids(raw_ids: list[str]) -> list[str]:
@@ -214,7 +222,7 @@ class Batch:
     def _job(self, submission: ingest.Submission) -> Job:
         s = self.settings
         return Job(submission=submission, exercise_ids=s.exercise_ids, seed=s.seed, data_path=s.data_path,
-                   timeout=s.timeout, notices=s.notices)
+                   timeout=s.timeout, notices=s.notices, isolation=s.isolation)
 
     def _grade_all(self, todo: list[ingest.Submission]) -> None:
         if not todo:

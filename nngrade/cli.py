@@ -11,6 +11,7 @@ from .runner import Limits
 
 REPO = Path(__file__).resolve().parent.parent
 EXIT_FULL_MARKS, EXIT_NOT_FULL, EXIT_USAGE = 0, 1, 2
+INSTRUCTOR_COMMANDS = {"bulk": "bulk", "gradescope": "gradescope_bundle", "release": "release"}   # name -> module
 
 
 class UsageError(Exception):
@@ -27,7 +28,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="seed of the hidden cases (default: fresh; the report records it)")
     parser.add_argument("--data", type=Path, help="admissions CSV for 05 and 08 (default: data/binary.csv, else the sample)")
     parser.add_argument("--timeout", type=float, default=Limits.timeout, help="seconds per exercise file (default %(default)s)")
+    add_isolation_option(parser)
     return parser.parse_args(argv)
+
+
+def add_isolation_option(parser: argparse.ArgumentParser) -> None:
+    from .sandbox import AUTO, LEVELS
+    parser.add_argument("--isolation", choices=(AUTO, *LEVELS), default=AUTO,
+                        help='how student code is isolated: "auto" (default): bubblewrap where this machine has it, else the process level; "bubblewrap": fail unless the sandbox works; "process": no sandbox')
+
+
+def check_isolation(level: str) -> None:
+    """Insisting on bubblewrap where it cannot run is the user's mistake, said before anything runs."""
+    from .sandbox import Unavailable, choose
+    try:
+        choose(level)
+    except Unavailable as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _exercise_ids(ids: list[str]) -> list[str]:
@@ -96,9 +113,14 @@ def _default_json(ids: list[str], submission: Path | None) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("bulk", "gradescope"):   # instructors' commands parse the rest themselves
-        from . import bulk, gradescope_bundle
-        return (bulk.main if argv[0] == "bulk" else gradescope_bundle.main)(argv[1:])
+    if argv and argv[0] in INSTRUCTOR_COMMANDS:   # instructors' commands parse the rest themselves
+        import importlib
+        try:
+            command = importlib.import_module(f".{INSTRUCTOR_COMMANDS[argv[0]]}", __package__)
+        except ModuleNotFoundError:
+            print(f"error: 'grade.py {argv[0]}' is not part of this copy (a student release)", file=sys.stderr)
+            return EXIT_USAGE
+        return command.main(argv[1:])
     args = parse_args(argv)
     try:
         ids = _exercise_ids(args.ids)
@@ -106,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         data, notices = _load_data(args.data, tasks)
         if args.timeout <= 0:
             raise UsageError("--timeout must be positive")
+        check_isolation(args.isolation)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -116,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     from .oracle import OracleError
     try:
         report = grade(tasks, seed, data, submission=str(args.submission or REPO / "exercises"),
-                       limits=Limits(timeout=args.timeout), notices=notices)
+                       limits=Limits(timeout=args.timeout, isolation=args.isolation), notices=notices)
     except OracleError as exc:   # a student release without stored values for this data file
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

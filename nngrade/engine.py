@@ -33,6 +33,7 @@ class Job:
     data_path: str | None          # the admissions file for 05 and 08; None when neither is graded
     timeout: float
     notices: tuple[str, ...] = ()  # said in every report of the batch (e.g. "graded with the sample data")
+    isolation: str = "auto"        # nngrade.sandbox level: "auto", "process" or "bubblewrap"
 
 
 def grade_submission(job: Job) -> dict:
@@ -53,14 +54,14 @@ def grade_batch(jobs: list[Job]) -> list[dict]:
 _server = None
 
 
-def _warm_server():
+def _warm_server(limits: Limits):
     """One warm child server per worker process, started on first use, killed when the worker ends."""
     global _server
     if _server is None:
         import atexit
 
         from .warm import ChildServer
-        _server = ChildServer()
+        _server = ChildServer(limits)
         atexit.register(_server.__exit__)
     return _server
 
@@ -83,8 +84,9 @@ def _grade(jobs: list[Job]) -> list[dict]:
                               (*headline, *job.notices, *job.submission.notices, *collected.notices, *notices)))
             shown.append({str(path): label for path, label in chosen.values()})
         data = _data(first.data_path) if any(exercise.needs_data for exercise in exercises) else None
+        limits = Limits(timeout=first.timeout, isolation=first.isolation)
         reports = [report.to_dict() for report in grade_many(
-            works, first.seed, data, Limits(timeout=first.timeout), threads=1, run_student=_warm_server().run)]
+            works, first.seed, data, limits, threads=1, run_student=_warm_server(limits).run)]
     for report, labels in zip(reports, shown):
         for exercise in report["exercises"]:
             exercise["file"] = labels.get(exercise["file"], exercise["file"])

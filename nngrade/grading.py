@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
+from . import __version__, sandbox
 from .exercises import Exercise
 from .feedback import Graded
 from .oracle import load_oracle
@@ -95,6 +95,8 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
         graded = dict(zip(((index, task.exercise.id) for index, task, _ in jobs),
                           pool.map(lambda job: _grade_one(job[1], job[2], limits, run_student), jobs)))
     run_seconds = time.perf_counter() - started
+    fallback = sandbox.fallback_reason()
+    notices = (f"the sandbox could not be used, so student code ran at the process level: {fallback}",) if fallback else ()
     exercises = list({task.exercise.id: task.exercise for work in works for task in work.tasks}.values())
     json_report = _run_graders(graded, exercises)
     timings = {"run_seconds": round(run_seconds / len(works), 4),
@@ -103,7 +105,7 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
         tasks=list(work.tasks), graded={ex_id: g for (i, ex_id), g in graded.items() if i == index},
         json_report=json_report, index=index, seed=seed, submission=work.label,
         mode="full" if oracle.grades_hidden else "student", data=_data_info(data, list(work.tasks)),
-        notices=work.notices, timings=timings, versions=_versions()) for index, work in enumerate(works)]
+        notices=(*work.notices, *notices), timings=timings, versions=_versions()) for index, work in enumerate(works)]
 
 
 def _run_graders(graded: dict[tuple[int, str], Graded], exercises: list[Exercise]) -> dict:

@@ -1,6 +1,6 @@
 """Build the student release: stubs, graders, data, the framework, and the visible cases' expected values.
 
-`python -m nngrade.release --out DIR`. The release has no reference/ and none of the code
+`python grade.py release --out DIR`. The release has no reference/ and none of the code
 that computes answers (nngrade/variants.py, nngrade/reference.py, nngrade/stubs.py): in it,
 `python grade.py 07` checks the visible cases against stored values and says how many
 hidden checks run when the work is submitted.
@@ -48,7 +48,7 @@ def build(out: Path, data_paths: list[Path]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nngrade.release", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="grade.py release", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="a new (or empty) folder for the release")
     parser.add_argument("--data", type=Path, action="append", default=[],
                         help="also store 05 and 08's visible values for this data file (the sample is always stored)")

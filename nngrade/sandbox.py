@@ -76,6 +76,11 @@ def unavailable_reason() -> str | None:
     return _verdict.failure
 
 
+def fallback_reason() -> str | None:
+    """Why this process fell back from a bubblewrap that is installed but did not start, if it did."""
+    return _verdict.failure
+
+
 def record_failure(reason: str) -> None:
     """A sandboxed child never started: use the process level from now on in this process."""
     _verdict.fail(reason)
