@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import ingest, ledger, pool
-from .cli import UsageError as CliUsageError, add_isolation_option, check_isolation
+from .cli import ArgumentParser, UsageError, add_isolation_option, check_isolation, exercise_ids
 from .engine import Job, fallback_report, grade_batch, grade_submission
 from .exercises import EXERCISES
 from .progress import Progress, clock
@@ -28,17 +28,8 @@ FORMATS = ("gradescope", "lti", "junit")
 BATCH_SIZE = 16   # submissions per pytest session in a worker (the session costs ~0.2 s)
 
 
-class UsageError(Exception):
-    """A mistake in the command: one line on stderr, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise UsageError(message)
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = _Parser(prog="grade.py bulk", description="Grade a folder of submissions, one subfolder, .py or "
+    parser = ArgumentParser(prog="grade.py bulk", description="Grade a folder of submissions, one subfolder, .py or "
                      ".zip per student (Canvas and Gradescope exports understood); re-running grades only what is "
                      "missing or changed.")
     parser.add_argument("folder", type=Path, help="the class folder")
@@ -121,10 +112,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         kept += ["time limit"] if "timeout" in previous else []
     if timeout <= 0:
         raise UsageError("--timeout must be positive")
-    try:
-        check_isolation(args.isolation)
-    except CliUsageError as exc:
-        raise UsageError(str(exc)) from None
+    check_isolation(args.isolation)
     data_arg = args.data
     if data_arg is None and previous.get("data", {}).get("path") and Path(previous["data"]["path"]).is_file():
         data_arg = Path(previous["data"]["path"])
@@ -139,16 +127,6 @@ def _settings(args: argparse.Namespace) -> Settings:
                     timeout=timeout, data_path=data_path, data=data, notices=notices, workers=args.workers,
                     formats=formats, hidden_visibility=args.hidden_visibility, force=args.force, quiet=args.quiet,
                     isolation=args.isolation)
-
-
-def exercise_ids(raw_ids: list[str]) -> list[str]:
-    ids = []
-    for raw in raw_ids:
-        key = raw.zfill(2) if raw.isdigit() else raw
-        if key not in EXERCISES:
-            raise UsageError(f"unknown exercise '{raw}': choose from {', '.join(EXERCISES)}")
-        ids.append(key)
-    return list(dict.fromkeys(ids)) or list(EXERCISES)
 
 
 def resolve_data(path: Path | None, ids: list[str]) -> tuple[str | None, dict, tuple[str, ...]]:

@@ -47,7 +47,14 @@ def check_isolation(level: str) -> None:
         raise UsageError(str(exc)) from None
 
 
-def _exercise_ids(ids: list[str]) -> list[str]:
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose mistakes are UsageErrors: the instructors' commands print them as one line, exit 2."""
+
+    def error(self, message: str):
+        raise UsageError(message)
+
+
+def exercise_ids(ids: list[str]) -> list[str]:
     resolved = []
     for raw in ids:
         key = raw.zfill(2) if raw.isdigit() else raw
@@ -123,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return command.main(argv[1:])
     args = parse_args(argv)
     try:
-        ids = _exercise_ids(args.ids)
+        ids = exercise_ids(args.ids)
         tasks = find_tasks(ids, bool(args.ids), args.submission)
         data, notices = _load_data(args.data, tasks)
         if args.timeout <= 0:

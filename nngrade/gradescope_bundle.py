@@ -72,17 +72,9 @@ exec "$PYTHON" grade.py gradescope --run --root "$ROOT"
 """
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise UsageError(message)
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = _Parser(prog="grade.py gradescope", description="Build a Gradescope autograder zip (--out), "
+    from .cli import ArgumentParser
+    parser = ArgumentParser(prog="grade.py gradescope", description="Build a Gradescope autograder zip (--out), "
                      "or grade inside Gradescope's container (--run, what run_autograder calls).")
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--out", type=Path, help="write the autograder zip here")
@@ -99,7 +91,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .bulk import UsageError as BulkUsageError, exercise_ids
+    from .cli import UsageError, exercise_ids
     try:
         args = parse_args(list(sys.argv[2:] if argv is None else argv))
         if args.run:
@@ -107,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         ids = exercise_ids(args.exercises or [])
         if args.timeout <= 0:
             raise UsageError("--timeout must be positive")
-    except (UsageError, BulkUsageError) as exc:
+    except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     config = {"exercises": ids, "seed": args.seed if args.seed is not None else secrets.randbelow(2 ** 31),
