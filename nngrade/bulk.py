@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import ingest, ledger, pool
-from .cli import ArgumentParser, UsageError, add_isolation_option, check_isolation, exercise_ids
+from .cli import ArgumentParser, UsageError, add_isolation_option, check_isolation, exercise_ids, seconds, seed
 from .engine import Job, fallback_report, grade_batch, grade_submission
 from .exercises import EXERCISES
 from .progress import Progress, clock
@@ -38,9 +38,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="exercise ids to grade (default: the previous run's, else all five)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="parallel worker processes (default: the number of cores, %(default)s)")
-    parser.add_argument("--seed", type=int, help="seed of the hidden cases, the same for every student "
+    parser.add_argument("--seed", type=seed, help="seed of the hidden cases, the same for every student "
                         "(default: the previous run's, from OUT/batch.json, else fresh)")
-    parser.add_argument("--timeout", type=float, help=f"seconds per exercise file (default: the previous run's, "
+    parser.add_argument("--timeout", type=seconds, help=f"seconds per exercise file (default: the previous run's, "
                         f"else {Limits.timeout:g})")
     parser.add_argument("--data", type=Path, help="admissions CSV for 05 and 08 (default: the previous run's, "
                         "else data/binary.csv, else the sample)")
@@ -110,8 +110,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     if timeout is None:
         timeout = previous.get("timeout") if isinstance(previous.get("timeout"), (int, float)) else Limits.timeout
         kept += ["time limit"] if "timeout" in previous else []
-    if timeout <= 0:
-        raise UsageError("--timeout must be positive")
     check_isolation(args.isolation)
     data_arg = args.data
     if data_arg is None and previous.get("data", {}).get("path") and Path(previous["data"]["path"]).is_file():

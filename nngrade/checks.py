@@ -13,7 +13,6 @@ import numpy as np
 from .wire import Invalid
 
 PASSED, FAILED, ERROR, TIMEOUT, NOT_IMPLEMENTED = "passed", "failed", "error", "timeout", "not_implemented"
-STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, NOT_IMPLEMENTED)
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,7 @@ def _grade(request: dict, channel) -> None:
     # The parent's proof that this interpreter came up confined (and, inside bubblewrap, that the sandbox works).
     send({"event": "start"})
     path = request["file"]
+    sys.dont_write_bytecode = True   # -I ignores PYTHONDONTWRITEBYTECODE: no __pycache__ beside the student's file
     sys.path.insert(0, str(Path(path).parent))
     started = time.perf_counter()
     try:
@@ -180,14 +181,15 @@ def serve() -> None:
     numpy is imported once here, so a child costs a fork instead of an interpreter's start-up. The
     child gets a fresh folder with the request's files, its own session, its own pipes, and then
     runs exactly what a cold child runs (`_grade`). Afterwards every process it left is killed and
-    its folder removed, before the next request is read. The grader enforces the wall clock: it kills
-    this whole server when a request takes too long.
+    its folder removed. If anything of it is left all the same (a process, a file the server cannot
+    remove, a full /tmp), the server says so in its reply and ends: the next file gets a fresh
+    server (and sandbox), never a dirty one. The grader enforces the wall clock: it kills this whole
+    server when a request takes too long.
     """
     import base64
     import selectors
     import shutil
     import signal
-    import tempfile
     import random  # noqa: F401 - the point of a warm server: what every child needs, imported once
     import numpy  # noqa: F401
     import numpy.random  # noqa: F401 - numpy imports it lazily; each child seeds it (hidden randomness probe)
@@ -197,15 +199,15 @@ def serve() -> None:
     os.dup2(2, 1)
     control_out.write(b'{"ready": true}\n')   # the student's time starts after this server's own start-up
     control_out.flush()
-    for line in sys.stdin.buffer:
+    for number, line in enumerate(sys.stdin.buffer):
         request = json.loads(line)
-        folder = tempfile.mkdtemp(prefix="job-", dir=request.get("workspace"))
-        os.chmod(folder, 0o1777)
-        for name, content in request.pop("files").items():
-            target = os.path.join(folder, os.path.basename(name))
-            with open(target, "wb") as handle:
-                handle.write(base64.b64decode(content))
-            os.chmod(target, 0o644)
+        sandboxed = request.get("sandboxed") is True and _in_own_pid_namespace()
+        try:
+            folder = _job_folder(request, number, base64)
+        except OSError:   # the files could not be written (a full /tmp?): a fresh server is the fix
+            control_out.write(json.dumps({"setup_failed": True}).encode() + b"\n")
+            control_out.flush()
+            return
         request["file"] = os.path.join(folder, os.path.basename(request["file"]))
         result_r, result_w = os.pipe()
         output_r, output_w = os.pipe()
@@ -232,13 +234,78 @@ def serve() -> None:
         os.close(output_w)
         results, output, status, flooded = _collect(pid, result_r, output_r, request["caps"], selectors)
         _kill_group(pid)
-        if request.get("sandboxed"):
-            _kill_all_but_me(signal)   # in the sandbox's own PID namespace: what escaped the session too
+        clean = _kill_the_rest(signal) if sandboxed else True
         shutil.rmtree(folder, ignore_errors=True)
+        clean = clean and not os.path.lexists(folder) and (not sandboxed or _sandbox_is_empty(request))
         reply = {"results": base64.b64encode(results).decode(), "output": base64.b64encode(output).decode(),
-                 "exit_code": status, "flooded": flooded}
+                 "exit_code": status, "flooded": flooded, "restart": not clean}
         control_out.write(json.dumps(reply).encode() + b"\n")
         control_out.flush()
+        if not clean:
+            return
+
+
+def _job_folder(request: dict, number: int, base64) -> str:
+    """A folder for one child, named by the server's own count, in a folder only the server may write to
+    (children cannot take or fill the next one's name in advance)."""
+    jobs = _jobs(request)
+    os.makedirs(jobs, mode=0o755, exist_ok=True)
+    folder = os.path.join(jobs, str(number))
+    os.mkdir(folder, 0o755)
+    os.chmod(folder, 0o1777)   # the student's code may write files where it runs, as in a cold child
+    for name, content in request.pop("files").items():
+        target = os.path.join(folder, os.path.basename(name))
+        with open(target, "wb") as handle:
+            handle.write(base64.b64decode(content))
+        os.chmod(target, 0o644)
+    return folder
+
+
+def _jobs(request: dict) -> str:
+    # This server's own: a new server never meets an old one's leftovers.
+    return os.path.join(request["workspace"], f".jobs-{os.getpid()}")
+
+
+def _in_own_pid_namespace() -> bool:
+    """kill(-1) is only ever sent where it reaches the sandbox alone: process 1 must be bubblewrap's."""
+    try:
+        with open("/proc/1/cmdline", "rb") as handle:
+            return os.path.basename(handle.read().split(b"\0")[0]) == b"bwrap"
+    except OSError:
+        return False
+
+
+def _kill_the_rest(signal) -> bool:
+    """Kill every process of the sandbox but process 1 and this server; True when none is left.
+
+    One kill(-1) reaches them all at once (a process that keeps forking cannot slip past it, as it
+    could past a list of /proc); it is repeated a few times for anything caught half-way.
+    """
+    me = os.getpid()
+    for _ in range(5):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            pass
+        if not [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _sandbox_is_empty(request: dict) -> bool:
+    """Nothing left in the sandbox's writable folders but the (empty) folder of jobs."""
+    jobs = _jobs(request)
+    try:
+        return all(not [n for n in os.listdir(d) if os.path.join(d, n) != jobs]
+                   for d in request["scratch"] if os.path.isdir(d)) and not os.listdir(jobs)
+    except OSError:
+        return False
 
 
 def _collect(pid: int, result_r: int, output_r: int, caps: dict, selectors) -> tuple[bytes, bytes, int, bool]:
@@ -283,21 +350,6 @@ def _kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
     except OSError:
-        pass
-
-
-def _kill_all_but_me(signal) -> None:
-    me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) not in (1, me):
-            try:
-                os.kill(int(entry), signal.SIGKILL)
-            except OSError:
-                pass
-    try:
-        while os.waitpid(-1, os.WNOHANG)[0]:
-            pass
-    except ChildProcessError:
         pass
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import secrets
 import sys
 from pathlib import Path
@@ -19,15 +20,15 @@ class UsageError(Exception):
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="grade.py", description="Grade the lesson's exercises (04 to 08) and write a JSON score report.",
         epilog="Exit status: 0 full marks, 1 graded but not full marks, 2 bad input (unknown id, missing file).")
     parser.add_argument("ids", nargs="*", metavar="ID", help="exercise ids to grade (04 05 06 07 08); default all")
     parser.add_argument("--submission", type=Path, help="a student's file or folder (default: exercises/)")
     parser.add_argument("--json", type=Path, help="where to write the JSON report (default: reports/<name>.json)")
-    parser.add_argument("--seed", type=int, help="seed of the hidden cases (default: fresh; the report records it)")
+    parser.add_argument("--seed", type=seed, help="seed of the hidden cases (default: fresh; the report records it)")
     parser.add_argument("--data", type=Path, help="admissions CSV for 05 and 08 (default: data/binary.csv, else the sample)")
-    parser.add_argument("--timeout", type=float, default=Limits.timeout, help="seconds per exercise file (default %(default)s)")
+    parser.add_argument("--timeout", type=seconds, default=Limits.timeout, help="seconds per exercise file (default %(default)s)")
     add_isolation_option(parser)
     return parser.parse_args(argv)
 
@@ -45,6 +46,28 @@ def check_isolation(level: str) -> None:
         choose(level)
     except Unavailable as exc:
         raise UsageError(str(exc)) from None
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a time limit (NaN, infinity, zero and negatives are mistakes)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"'{text}': the time limit must be a positive number of seconds")
+    return value
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed of the hidden cases, as numpy takes them."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"'{text}': a seed is a whole number from 0 to {2**32 - 1}")
+    return value
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -128,13 +151,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: 'grade.py {argv[0]}' is not part of this copy (a student release)", file=sys.stderr)
             return EXIT_USAGE
         return command.main(argv[1:])
-    args = parse_args(argv)
     try:
+        args = parse_args(argv)
         ids = exercise_ids(args.ids)
         tasks = find_tasks(ids, bool(args.ids), args.submission)
         data, notices = _load_data(args.data, tasks)
-        if args.timeout <= 0:
-            raise UsageError("--timeout must be positive")
         check_isolation(args.isolation)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

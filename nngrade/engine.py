@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -116,14 +115,8 @@ def fallback_report(job: Job, reason: str, retry: bool = True) -> dict:
 
 
 def _versions() -> dict:
-    import platform
-
-    import numpy
-    import pytest
-
-    from . import __version__
-    return {"nngrade": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
-            "pytest": pytest.__version__}
+    from .grading import versions   # pytest and the graders load only where grading happens
+    return versions()
 
 
 # --- the worker process -------------------------------------------------------------------------

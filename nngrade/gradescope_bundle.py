@@ -73,7 +73,7 @@ exec "$PYTHON" grade.py gradescope --run --root "$ROOT"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    from .cli import ArgumentParser
+    from .cli import ArgumentParser, seconds, seed
     parser = ArgumentParser(prog="grade.py gradescope", description="Build a Gradescope autograder zip (--out), "
                      "or grade inside Gradescope's container (--run, what run_autograder calls).")
     action = parser.add_mutually_exclusive_group(required=True)
@@ -82,9 +82,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--root", type=Path, default=Path(os.environ.get("NNGRADE_AUTOGRADER_ROOT", "/autograder")),
                         help="Gradescope's folder (default: $NNGRADE_AUTOGRADER_ROOT, else /autograder)")
     parser.add_argument("--exercises", nargs="+", metavar="ID", help="exercises the assignment grades (default: all)")
-    parser.add_argument("--seed", type=int, help="seed of the hidden cases for every submission (default: fresh, "
+    parser.add_argument("--seed", type=seed, help="seed of the hidden cases for every submission (default: fresh, "
                         "fixed in the zip)")
-    parser.add_argument("--timeout", type=float, default=Limits.timeout, help="seconds per exercise file")
+    parser.add_argument("--timeout", type=seconds, default=Limits.timeout, help="seconds per exercise file")
     parser.add_argument("--hidden-visibility", default="after_published", choices=gradescope.VISIBILITIES,
                         help="when students see the hidden cases' results (default %(default)s)")
     return parser.parse_args(argv)
@@ -97,8 +97,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.run:
             return run(args.root)
         ids = exercise_ids(args.exercises or [])
-        if args.timeout <= 0:
-            raise UsageError("--timeout must be positive")
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

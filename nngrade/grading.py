@@ -105,7 +105,7 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
         tasks=list(work.tasks), graded={ex_id: g for (i, ex_id), g in graded.items() if i == index},
         json_report=json_report, index=index, seed=seed, submission=work.label,
         mode="full" if oracle.grades_hidden else "student", data=_data_info(data, list(work.tasks)),
-        notices=(*work.notices, *notices), timings=timings, versions=_versions()) for index, work in enumerate(works)]
+        notices=(*work.notices, *notices), timings=timings, versions=versions()) for index, work in enumerate(works)]
 
 
 def _run_graders(graded: dict[tuple[int, str], Graded], exercises: list[Exercise]) -> dict:
@@ -156,7 +156,8 @@ def _data_info(data, tasks: list[Task]) -> dict:
     return {"path": str(data.path), "source": data.source, "sha256": data.sha256}
 
 
-def _versions() -> dict:
+def versions() -> dict:
+    """What graded: recorded in every report."""
     import numpy
     import pytest
     return {"nngrade": __version__, "python": platform.python_version(), "numpy": numpy.__version__,

@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import stat
 import zipfile
 from dataclasses import dataclass, field
@@ -396,7 +395,3 @@ def match_exercises(files: list[tuple[str, Path, str]], exercises: list, single_
         notices.append(f"no file named like an exercise ({', '.join(f[0] for f in files[:5])}): "
                        "name them like 07_backpropagation.py")
     return chosen, notices
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -7,7 +7,6 @@ hidden checks run when the work is submitted.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -36,11 +35,12 @@ def build(out: Path, data_paths: list[Path]) -> Path:
     """Write the release into `out` (which must not exist or be empty); returns the stored values' path."""
     from .data import SAMPLE_PATH, load_admissions
     from .oracle import STORED_PATH, store_visible
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} exists and is not empty: choose a new folder")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out} exists and is not an empty folder: choose a new one")
+    # The data first: a bad file must fail before anything is written.
+    data_sets = [load_admissions(path) for path in dict.fromkeys([SAMPLE_PATH, *data_paths])]
     for item in SHIPPED:
         _copy(REPO / item, out)
-    data_sets = [load_admissions(path) for path in dict.fromkeys([SAMPLE_PATH, *data_paths])]
     stored = out / STORED_PATH.relative_to(REPO)
     stored.parent.mkdir(parents=True, exist_ok=True)
     stored.write_text(json.dumps(store_visible(list(EXERCISES.values()), data_sets)), encoding="utf-8")
@@ -48,16 +48,20 @@ def build(out: Path, data_paths: list[Path]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="grade.py release", description=__doc__.splitlines()[0])
+    from .cli import ArgumentParser, UsageError
+    parser = ArgumentParser(prog="grade.py release", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="a new (or empty) folder for the release")
     parser.add_argument("--data", type=Path, action="append", default=[],
                         help="also store 05 and 08's visible values for this data file (the sample is always stored)")
-    args = parser.parse_args(argv)
     from .data import DataError
     try:
+        args = parser.parse_args(argv)
         stored = build(args.out, args.data)
-    except (FileExistsError, DataError, OSError) as exc:
+    except (UsageError, FileExistsError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write the release to {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     print(f"wrote the student release to {args.out} (visible expected values: {stored.relative_to(args.out)})")
     return 0

@@ -1,9 +1,6 @@
 """Build the canonical Report from pytest-json-report's output and the exercises' declared checks; write it as JSON."""
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 
 from .checks import ERROR, PASSED
@@ -57,14 +54,6 @@ def _run_problem(run) -> str | None:
 
 
 def write_json(report: Report, path: Path) -> None:
-    """Write atomically: a reader never sees half a report, an interrupted write leaves the old one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(report.to_dict(), handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write atomically (a reader never sees half a report, an interrupted write leaves the old one)."""
+    from .writers.files import write_json as write_atomically
+    write_atomically(path, report.to_dict())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
@@ -85,9 +84,28 @@ class RunResult:
     isolation: str = sandbox.PROCESS   # the level the child ran at (nngrade.sandbox.LEVELS)
     started: bool = False              # the child came up, confined, and was about to import the file
 
-    @property
-    def imported(self) -> bool:
-        return self.import_error is None and (self.protocol_error is None or bool(self.calls))
+def encode_calls(calls: list[Call]) -> list[dict]:
+    """The calls as the child reads them (both the cold child and the warm server's forks)."""
+    return [{"id": c.id, "function": c.function, "quantities": list(c.quantities),
+             "inputs": {k: wire.encode(v) for k, v in c.inputs.items()}} for c in calls]
+
+
+def child_uid(level: str) -> int | None:
+    """Who runs the student's code: the unprivileged user inside bubblewrap when the grader is root."""
+    return sandbox.UNPRIVILEGED_UID if level == sandbox.BUBBLEWRAP and os.geteuid() == 0 else None
+
+
+def read_source(path: Path, limits: Limits, level: str) -> bytes | RunResult:
+    """The submitted file's bytes, or the result of a file that is not run (too large, unreadable)."""
+    def refused(kind: str, message: str) -> RunResult:
+        return RunResult(isolation=level, import_error={"type": kind, "line": None, "source": "", "message": message})
+    try:
+        size = path.stat().st_size
+        if size > limits.source_bytes:
+            return refused("FileTooLarge", f"the file has {size:,} bytes; the limit is {limits.source_bytes:,} (it was not run)")
+        return path.read_bytes()
+    except OSError as exc:
+        return refused("UnreadableFile", f"the file cannot be read ({exc.strerror or exc}); it was not run")
 
 
 def run_file(path: Path, calls: list[Call], limits: Limits = Limits()) -> RunResult:
@@ -96,19 +114,15 @@ def run_file(path: Path, calls: list[Call], limits: Limits = Limits()) -> RunRes
     Raises sandbox.Unavailable only when `limits.isolation` insists on bubblewrap and this machine has none.
     """
     level = sandbox.choose(limits.isolation)
-    request = {"file": "", "module": "submission", "calls": [
-        {"id": c.id, "function": c.function, "quantities": list(c.quantities),
-         "inputs": {k: wire.encode(v) for k, v in c.inputs.items()}} for c in calls]}
+    request = {"file": "", "module": "submission", "calls": encode_calls(calls)}
     started = time.perf_counter()
-    size = path.stat().st_size
-    if size > limits.source_bytes:
-        result = RunResult(isolation=level, import_error={
-            "type": "FileTooLarge", "line": None, "source": "",
-            "message": f"the file has {size:,} bytes; the limit is {limits.source_bytes:,} (it was not run)"})
+    source = read_source(path, limits, level)
+    if isinstance(source, RunResult):
+        result = source
     else:
         with tempfile.TemporaryDirectory(prefix="nngrade-") as workdir:
             target = Path(workdir) / path.name
-            shutil.copyfile(path, target)
+            target.write_bytes(source)
             os.chmod(target, 0o644)   # readable by the unprivileged user of the sandbox
             result = _run_level(request, target, limits, {c.id for c in calls}, level)
             if result.isolation == sandbox.BUBBLEWRAP and not result.started and not result.timed_out \
@@ -126,12 +140,12 @@ def _run_level(request: dict, target: Path, limits: Limits, call_ids: set[int], 
     if level == sandbox.BUBBLEWRAP:
         command = sandbox.bubblewrap_command([target], CHILD, WIRE)
         request["file"] = f"{sandbox.SUBMISSION_DIR}/{target.name}"
-        request["uid"] = sandbox.UNPRIVILEGED_UID if os.geteuid() == 0 else None
-        env = _child_env("/tmp")
+        request["uid"] = child_uid(level)
+        env = child_env("/tmp")
     else:
         command = [sys.executable, "-I", str(CHILD)]
         request["file"] = str(target)
-        env = _child_env(str(workdir))
+        env = child_env(str(workdir))
     result = _run_child(command, json.dumps(request).encode(), workdir, env, limits, call_ids)
     result.isolation = level
     if level == sandbox.BUBBLEWRAP and result.exit_code is not None and 128 < result.exit_code < 160:
@@ -139,7 +153,7 @@ def _run_level(request: dict, target: Path, limits: Limits, call_ids: set[int], 
     return result
 
 
-def _child_env(home: str) -> dict[str, str]:
+def child_env(home: str) -> dict[str, str]:
     env = {"PATH": os.defpath, "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
            "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1"}
@@ -193,7 +207,7 @@ def _run_child(command: list[str], request: bytes, workdir: Path, env: dict[str,
         for stream in (proc.stdout, proc.stderr):
             stream.close()
     result.output = output.decode("utf-8", errors="replace")
-    _parse_events(bytes(results), call_ids, result)
+    parse_events(bytes(results), call_ids, result)
     return result
 
 
@@ -228,7 +242,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
-def _parse_events(data: bytes, call_ids: set[int], result: RunResult) -> None:
+def parse_events(data: bytes, call_ids: set[int], result: RunResult) -> None:
     """Validate the child's event lines strictly; anything malformed ends the parse with a protocol error."""
     for line in data.split(b"\n"):
         if not line:

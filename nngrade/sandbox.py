@@ -22,6 +22,7 @@ PROCESS, BUBBLEWRAP, AUTO = "process", "bubblewrap", "auto"
 LEVELS = (PROCESS, BUBBLEWRAP)      # weakest first
 UNPRIVILEGED_UID = 65534            # "nobody": who runs the student's code when the grader is root
 SUBMISSION_DIR = "/submission"      # where the submitted file appears inside the sandbox
+SCRATCH_DIRS = ("/tmp", SUBMISSION_DIR, "/dev/shm")   # the sandbox's only writable folders (private tmpfs)
 GRADER_DIR = "/nngrade"             # where child.py and wire.py appear inside the sandbox
 TMP_BYTES = 64 * 2**20              # each of the sandbox's writable folders (memory-backed)
 PROJECT = Path(__file__).resolve().parent.parent
@@ -111,7 +112,7 @@ def bubblewrap_command(files: Iterable[Path], child: Path, wire: Path) -> list[s
     args += ["--proc", "/proc", "--dev", "/dev"]
     # Small private folders the student may write to, as at the process level: /tmp, the working folder,
     # and /dev/shm (multiprocessing's semaphores live there).
-    for folder in ("/tmp", SUBMISSION_DIR, "/dev/shm"):
+    for folder in SCRATCH_DIRS:
         args += ["--perms", "1777", *_size_option(), "--tmpfs", folder]
     created: set[str] = set()
     for root in _python_roots():    # after /tmp: a virtual environment may live under it

@@ -20,9 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import sandbox, wire
-from .runner import CHILD, WIRE, Call, Limits, RunResult, _child_env, _parse_events, run_file
+from . import sandbox
+from .runner import (CHILD, WIRE, Call, Limits, RunResult, child_env, child_uid, encode_calls, parse_events, read_source,
+                     run_file)
 
+SERVER_STOPPED = "the grading server stopped"
 REPLY_SLACK = 1_000_000   # bytes of a reply beyond the result and output caps (base64 and framing)
 START_SECONDS = 30.0      # for a server to import numpy, on a loaded machine
 
@@ -37,20 +39,24 @@ class ChildServer:
 
     def run(self, path: Path, calls: list[Call], limits: Limits) -> RunResult:
         """Like runner.run_file, answered by a fork of the warm server."""
-        if os.name != "posix" or path.stat().st_size > limits.source_bytes:
-            return run_file(path, calls, limits)   # no fork here, or a file that is refused anyway
+        if os.name != "posix":
+            return run_file(path, calls, limits)   # no fork here
         started = time.perf_counter()
+        source = read_source(path, limits, self.level)
+        if isinstance(source, RunResult):
+            return source   # refused: too large or unreadable, as a cold child would say
         request = {
-            "files": {path.name: base64.b64encode(path.read_bytes()).decode()}, "file": path.name,
-            "module": "submission", "limits": limits.rlimits(self.level),
-            "uid": sandbox.UNPRIVILEGED_UID if self.level == sandbox.BUBBLEWRAP and os.geteuid() == 0 else None,
+            "files": {path.name: base64.b64encode(source).decode()}, "file": path.name,
+            "module": "submission", "limits": limits.rlimits(self.level), "uid": child_uid(self.level),
             "caps": {"result_bytes": limits.result_bytes, "output_bytes": limits.output_bytes},
-            "sandboxed": self.level == sandbox.BUBBLEWRAP,
-            "calls": [{"id": c.id, "function": c.function, "quantities": list(c.quantities),
-                       "inputs": {k: wire.encode(v) for k, v in c.inputs.items()}} for c in calls]}
-        if self.level == sandbox.PROCESS:
-            request["workspace"] = self._workspace()
+            "sandboxed": self.level == sandbox.BUBBLEWRAP, "scratch": list(sandbox.SCRATCH_DIRS),
+            "workspace": sandbox.SUBMISSION_DIR if self.level == sandbox.BUBBLEWRAP else self._workspace(),
+            "calls": encode_calls(calls)}
         result = self._ask(request, limits)
+        if result.protocol_error == SERVER_STOPPED:
+            # The server died without an answer (what a student's child cannot do to it: only the server's own
+            # trouble, or a previous student's leftovers): this file deserves one run on a fresh server.
+            result = self._ask(request, limits)
         result.isolation = self.level
         result.seconds = time.perf_counter() - started
         return result
@@ -73,17 +79,21 @@ class ChildServer:
             self.proc.stdin.flush()
         except OSError:
             self.close()
-            result.protocol_error = "the grading server stopped"
+            result.protocol_error = SERVER_STOPPED
             return result
         line = self._read_line(deadline, limits.result_bytes * 2 + limits.output_bytes * 2 + REPLY_SLACK)
         if line is None:
             result.timed_out = time.monotonic() >= deadline
             if not result.timed_out:
-                result.protocol_error = "the grading server stopped"
+                result.protocol_error = SERVER_STOPPED
             self.close()   # everything the student started dies with the server (and its sandbox)
             return result
         try:
             reply = json.loads(line)
+            if reply.get("setup_failed") is True:   # the server could not lay out the files: it has ended
+                self.close()
+                result.protocol_error = SERVER_STOPPED
+                return result
             results = base64.b64decode(reply["results"], validate=True)
             output = base64.b64decode(reply["output"], validate=True)
             result.exit_code = int(reply["exit_code"])
@@ -92,8 +102,10 @@ class ChildServer:
             self.close()
             result.protocol_error = "the grading server sent a malformed reply"
             return result
+        if reply.get("restart") is True:   # the child left something the server could not clean: start afresh
+            self.close()
         result.output = output.decode("utf-8", errors="replace")
-        _parse_events(results, call_ids, result)
+        parse_events(results, call_ids, result)
         if flooded:
             result.protocol_error = "sent more result data than allowed"
         return result
@@ -122,10 +134,10 @@ class ChildServer:
         self.close()
         if self.level == sandbox.BUBBLEWRAP:
             command = sandbox.bubblewrap_command([], CHILD, WIRE) + ["--serve"]
-            env = _child_env("/tmp")
+            env = child_env("/tmp")
         else:
             command = [sys.executable, "-I", str(CHILD), "--serve"]
-            env = _child_env(self._workspace())
+            env = child_env(self._workspace())
         self.proc = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, start_new_session=True,
                                      cwd=self._workspace() if self.level == sandbox.PROCESS else None)

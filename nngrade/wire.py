@@ -87,12 +87,6 @@ def decode(message: Any) -> Any:
     raise WireError(f"unknown kind {str(kind)[:20]!r}")
 
 
-def dtype_of(message: dict) -> str | None:
-    """The original dtype a child reported for an array (for messages only)."""
-    dtype = message.get("dtype") if isinstance(message, dict) else None
-    return dtype[:20] if isinstance(dtype, str) else None
-
-
 class Invalid:
     """A value the child could not express as numbers; kept to explain the failure."""
 

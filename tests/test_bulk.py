@@ -21,8 +21,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bench.classroom import KINDS, make_class, references, write_all, write_zip, wrong_reference
-from helpers import REPO, reference_source
+from bench.classroom import KINDS, make_class, write_all, write_zip, wrong_reference
+from helpers import REPO
 from nngrade import ingest, pool
 from nngrade.exercises import EXERCISES
 

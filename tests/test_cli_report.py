@@ -81,7 +81,10 @@ def test_same_seed_same_hidden_cases(tmp_path):
     (["--submission", "{tmp}/notes.py"], "cannot tell which exercise"),
     (["07", "--submission", "{tmp}"], "no file for exercise 07"),
     (["05", "--data", "{tmp}/missing.csv"], "missing.csv"),
-    (["07", "--timeout", "0"], "--timeout must be positive"),
+    (["07", "--timeout", "0"], "the time limit must be a positive number of seconds"),
+    (["07", "--timeout", "nan"], "the time limit must be a positive number of seconds"),
+    (["07", "--seed", "-5"], "a seed is a whole number"),
+    (["07", "--bogus"], "unrecognized arguments: --bogus"),
 ])
 def test_user_mistakes_get_one_line_and_exit_2(tmp_path, args, fragment):
     (tmp_path / "notes.py").write_text("x = 1\n")

@@ -12,7 +12,7 @@ import pytest
 from helpers import REPO
 
 from nngrade import sandbox, wire
-from nngrade.runner import Call, Limits, RunResult, _parse_events, run_file
+from nngrade.runner import Call, Limits, RunResult, parse_events, run_file
 
 
 def isolation_levels() -> list:
@@ -63,11 +63,11 @@ def test_wire_rejects_malformed_messages(message):
 
 def test_malformed_result_lines_become_a_protocol_error():
     result = RunResult()
-    _parse_events(b'{"event": "call", "id": 0, "ok": true, "values": {"q": {"kind": "array", "shape": [1], "data": NaN}}}\n',
+    parse_events(b'{"event": "call", "id": 0, "ok": true, "values": {"q": {"kind": "array", "shape": [1], "data": NaN}}}\n',
                   {0}, result)
     assert result.protocol_error and not result.calls
     result = RunResult()
-    _parse_events(b'{"event": "call", "id": 99, "ok": true, "values": {}}\n', {0}, result)
+    parse_events(b'{"event": "call", "id": 99, "ok": true, "values": {}}\n', {0}, result)
     assert result.protocol_error
 
 

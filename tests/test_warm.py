@@ -107,3 +107,36 @@ def test_an_escaped_process_is_killed_before_the_next_student(server, tmp_path):
              "    return {'hidden_layer_in': float(len(others))}\n")
     second, _ = submit(server, tmp_path / "b", "06", probe)
     assert all(c.values["hidden_layer_in"] == 0.0 for c in second.calls.values())
+
+
+NEEDS_BWRAP = pytest.mark.skipif(sandbox.unavailable_reason() is not None, reason="needs bubblewrap")
+LEFTOVERS = {
+    # A full /tmp (the sandbox's 64 MiB), so that the server could not lay out the next student's file.
+    "fill_tmp": ("import os\n"
+                 "try:\n"
+                 "    with open('/tmp/fill', 'wb') as f:\n"
+                 "        for _ in range(80):\n"
+                 "            f.write(b'x' * 2**20)\n"
+                 "except OSError:\n"
+                 "    pass\n"),
+    # A folder the server (root without CAP_DAC_OVERRIDE) cannot remove.
+    "locked_folder": "import os\nos.makedirs('keep/inner')\nopen('keep/inner/f', 'w').write('x')\nos.chmod('keep', 0)\n",
+    # Processes that keep changing their pid, to slip past a kill by list; each lives at most 3 s.
+    "pid_hopper": ("import os, time\n"
+                   "if os.fork() == 0:\n"
+                   "    os.setsid()\n"
+                   "    end = time.time() + 3\n"
+                   "    while time.time() < end:\n"
+                   "        if os.fork():\n"
+                   "            os._exit(0)\n"
+                   "    os._exit(0)\n"),
+}
+
+
+@NEEDS_BWRAP
+@pytest.mark.parametrize("attack", list(LEFTOVERS))
+def test_what_a_student_leaves_never_reaches_the_next(server, tmp_path, attack):
+    submit(server, tmp_path / "a", "08", LEFTOVERS[attack])
+    for student in ("b", "c"):
+        after, _ = submit(server, tmp_path / student, "08", reference_source("08"))
+        assert len(after.calls) == len(calls("08")) and all(c.ok for c in after.calls.values()), attack

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from .gradescope import points
 
-MEDIA_TYPE = "application/vnd.ims.lis.v1.score+json"
+MEDIA_TYPE = "application/vnd.ims.lis.v1.score+json"   # the Content-Type to POST a payload with (AGS)
 COMMENT_LIMIT = 1000
 
 
