@@ -1,7 +1,7 @@
 """`python grade.py bulk FOLDER`: grade a whole class, in parallel and resumably, and write the class outputs.
 
 Flow: ingest finds the students -> the ledger says who is graded already -> worker processes grade
-the rest (nngrade.engine, one submission per call) -> this process writes each report as it arrives
+the rest (nngrade.engine, in batches; a batch whose worker dies, one submission at a time) -> this process writes each report as it arrives
 -> at the end, the gradebook, the summary and any LMS formats are rendered from the report files.
 """
 from __future__ import annotations

@@ -35,17 +35,19 @@ def as_numbers(got) -> np.ndarray | None:
     return array if np.all(np.isfinite(array)) else None
 
 
+def aligned(array: np.ndarray, expected: np.ndarray) -> np.ndarray | None:
+    """`array` in the expected shape, where the shapes agree; a number as shape () or (1,) is the same number."""
+    if array.shape == expected.shape:
+        return array
+    return array.reshape(expected.shape) if array.size == expected.size == 1 else None
+
+
 def matches(got, expected: np.ndarray, rtol: float, atol: float) -> bool:
-    """Within tolerance, a number given as shape () or (1,) counting as the same number."""
+    """Finite real numbers of the expected shape, within tolerance."""
     array = as_numbers(got)
-    if array is None:
-        return False
     expected = np.asarray(expected, dtype=np.float64)
-    if array.shape != expected.shape:
-        if array.size != 1 or expected.size != 1:
-            return False
-        array = array.reshape(expected.shape)
-    return bool(np.isclose(array, expected, rtol=rtol, atol=atol).all())
+    array = None if array is None else aligned(array, expected)
+    return array is not None and bool(np.isclose(array, expected, rtol=rtol, atol=atol).all())
 
 
 def compare(name: str, got, expected: np.ndarray, rtol: float, atol: float, visible: bool) -> Outcome:
@@ -59,16 +61,14 @@ def compare(name: str, got, expected: np.ndarray, rtol: float, atol: float, visi
         bad = int(np.count_nonzero(~np.isfinite(got)))
         return Outcome(FAILED, f"'{name}' has {bad} NaN or infinite value(s) out of {got.size}: "
                                "an overflow, a division by zero, or a log of a non-positive number?")
-    if got.shape != expected.shape:
-        if got.size == expected.size == 1:
-            got = got.reshape(expected.shape)   # a number as shape () or (1,) is the same number
-        else:
-            return Outcome(FAILED, f"'{name}' has shape {got.shape}, expected {expected.shape}"
-                                   + shape_cause(got.shape, expected.shape))
-    close = np.isclose(got, expected, rtol=rtol, atol=atol)
+    shaped = aligned(got, expected)
+    if shaped is None:
+        return Outcome(FAILED, f"'{name}' has shape {got.shape}, expected {expected.shape}"
+                               + shape_cause(got.shape, expected.shape))
+    close = np.isclose(shaped, expected, rtol=rtol, atol=atol)
     if close.all():
         return Outcome(PASSED)
-    return Outcome(FAILED, _mismatch(name, got, expected, close, visible))
+    return Outcome(FAILED, _mismatch(name, shaped, expected, close, visible))
 
 
 def shape_cause(got: tuple, expected: tuple) -> str:

@@ -1,6 +1,7 @@
 """The child side of a grading run: import one student file and call its functions on given inputs.
 
-Run as `python -I child.py` by nngrade.runner, never imported by the grader.
+Run as `python -I child.py` by nngrade.runner (one file), or as `python -I child.py --serve` by
+nngrade.warm (a warm server that forks a child per file); never imported by the grader.
 It reads one JSON request on stdin and writes one JSON line per event to the pipe it
 got as stdout, after moving the student's own prints to stderr: "start" once it has
 confined itself (resource limits; inside bubblewrap as root, the unprivileged user),

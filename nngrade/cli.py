@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         tasks = find_tasks(ids, bool(args.ids), args.submission)
         data, notices = _load_data(args.data, tasks)
         check_isolation(args.isolation)
+        if args.json is not None and args.json.is_dir():
+            raise UsageError(f"--json {args.json}: is a folder; give the report's file name")
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,8 +1,8 @@
-"""The unit of bulk work: one student's submission in, one canonical report dict out.
+"""The unit of bulk work: a batch of students' submissions in, one canonical report dict each out.
 
-`grade_submission(job)` is all that bulk grading asks of a grading engine; a faster engine (one
-pytest session for many submissions, warm forked children, a sandbox) replaces this module's
-function and nothing else. It runs in a long-lived worker process; only the parent writes files.
+`grade_batch(jobs)` grades a batch in one pytest session, each file in a child forked from this
+worker's warm server (nngrade.warm); `grade_submission(job)` is the batch of one, for a submission
+that must be graded alone. It runs in a long-lived worker process; only the parent writes files.
 """
 from __future__ import annotations
 
