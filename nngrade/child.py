@@ -85,7 +85,7 @@ def _seed_global_random(seed: int) -> None:
     random.seed(seed)
 
 
-PROBE_SECONDS = 0.02   # calls cheaper than this are all probed for hidden randomness; dearer ones once a function
+PROBE_SECONDS = 0.002   # calls cheaper than this are all probed for hidden randomness; dearer ones once a function
 
 
 def _call(module, call: dict, wire, path: str, probe: bool = True) -> dict:
