@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import selectors
 import signal
 import subprocess
@@ -91,8 +92,10 @@ def encode_calls(calls: list[Call]) -> list[dict]:
 
 
 def child_uid(level: str) -> int | None:
-    """Who runs the student's code: the unprivileged user inside bubblewrap when the grader is root."""
-    return sandbox.UNPRIVILEGED_UID if level == sandbox.BUBBLEWRAP and os.geteuid() == 0 else None
+    """Who runs the student's code: inside bubblewrap, when the grader is root, a fresh unprivileged user id."""
+    if level != sandbox.BUBBLEWRAP or os.geteuid() != 0:
+        return None
+    return sandbox.UNPRIVILEGED_UIDS[secrets.randbelow(len(sandbox.UNPRIVILEGED_UIDS))]
 
 
 def read_source(path: Path, limits: Limits, level: str) -> bytes | RunResult:

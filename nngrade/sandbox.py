@@ -20,7 +20,10 @@ from pathlib import Path
 
 PROCESS, BUBBLEWRAP, AUTO = "process", "bubblewrap", "auto"
 LEVELS = (PROCESS, BUBBLEWRAP)      # weakest first
-UNPRIVILEGED_UID = 65534            # "nobody": who runs the student's code when the grader is root
+# Who runs a student's code when the grader is root: a user id of its own, drawn for each child from a
+# range no system account uses, so that the process limit (RLIMIT_NPROC counts per user) and the right
+# to signal are the child's alone, not shared with every other sandbox.
+UNPRIVILEGED_UIDS = range(2_000_000, 2_065_536)
 SUBMISSION_DIR = "/submission"      # where the submitted file appears inside the sandbox
 SCRATCH_DIRS = ("/tmp", SUBMISSION_DIR, "/dev/shm")   # the sandbox's only writable folders (private tmpfs)
 GRADER_DIR = "/nngrade"             # where child.py and wire.py appear inside the sandbox
@@ -98,9 +101,9 @@ def bubblewrap_command(files: Iterable[Path], child: Path, wire: Path) -> list[s
             "--die-with-parent", "--new-session"]
     if os.geteuid() == 0:
         # bwrap runs privileged, without a user namespace: the child gets only what it needs to become
-        # UNPRIVILEGED_UID (child.py does that before the student's code), so that process limits bite.
+        # one of UNPRIVILEGED_UIDS (child.py does that before the student's code), so that process limits bite.
         # CAP_KILL lets a warm server (nngrade.warm) kill what a student's child left behind; the child
-        # itself loses every capability when it becomes UNPRIVILEGED_UID.
+        # itself loses every capability when it becomes an unprivileged user.
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
     for path in SYSTEM_PATHS:
         if os.path.islink(path):
