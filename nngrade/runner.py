@@ -172,6 +172,8 @@ def _run_child(command: list[str], request: bytes, workdir: Path, env: dict[str,
         start_new_session=(os.name == "posix"))
     # Feed the request from a thread: a child that never reads stdin must not block us.
     threading.Thread(target=_feed, args=(proc.stdin, request), daemon=True).start()
+    if os.name != "posix":
+        return _collect_with_threads(proc, limits, call_ids)
     deadline = time.monotonic() + limits.timeout
     results, output = bytearray(), bytearray()
     result = RunResult()
@@ -211,6 +213,37 @@ def _run_child(command: list[str], request: bytes, workdir: Path, env: dict[str,
             stream.close()
     result.output = output.decode("utf-8", errors="replace")
     parse_events(bytes(results), call_ids, result)
+    return result
+
+
+def _collect_with_threads(proc: subprocess.Popen, limits: Limits, call_ids: set[int]) -> RunResult:
+    """Windows: select() takes no pipes there, so one thread drains each pipe, capped, until the deadline."""
+    result = RunResult()
+    buffers = {"results": bytearray(), "output": bytearray()}
+    caps = {"results": limits.result_bytes, "output": limits.output_bytes}
+
+    def drain(stream, name: str) -> None:
+        for chunk in iter(lambda: stream.read(65536), b""):
+            room = caps[name] - len(buffers[name])
+            buffers[name].extend(chunk[:max(room, 0)])
+            if room < len(chunk) and name == "results":
+                result.protocol_error = "sent more result data than allowed"
+                _kill_group(proc)
+
+    readers = [threading.Thread(target=drain, args=(proc.stdout, "results"), daemon=True),
+               threading.Thread(target=drain, args=(proc.stderr, "output"), daemon=True)]
+    for reader in readers:
+        reader.start()
+    try:
+        result.exit_code = proc.wait(timeout=limits.timeout)
+    except subprocess.TimeoutExpired:
+        result.timed_out = True
+        _kill_group(proc)
+        result.exit_code = proc.wait()
+    for reader in readers:
+        reader.join(timeout=1.0)
+    result.output = bytes(buffers["output"]).decode("utf-8", errors="replace")
+    parse_events(bytes(buffers["results"]), call_ids, result)
     return result
 
 

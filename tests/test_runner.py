@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import sys
 import time
@@ -259,3 +260,26 @@ def f():
     result = run_file(path, [Call(0, "f", {}, ("q",))], Limits(timeout=10, result_bytes=2**20, isolation=level))
     assert result.protocol_error == "sent more result data than allowed" and not result.timed_out
     assert time.monotonic() - started < 5
+
+
+def test_the_thread_based_collector_of_windows_works_here_too(tmp_path):
+    """Windows has no select() on pipes: the collector used there, driven on this machine."""
+    import subprocess as sp
+    import sys
+
+    from nngrade.runner import CHILD, _collect_with_threads, child_env, encode_calls
+    path = write(tmp_path, "def f(a):\n    print('hello')\n    return {'q': a * 2}\n")
+    calls = [Call(0, "f", {"a": 2.0}, ("q",))]
+    request = json.dumps({"file": str(path), "module": "submission", "calls": encode_calls(calls), "limits": {}}).encode()
+    proc = sp.Popen([sys.executable, "-I", str(CHILD)], cwd=tmp_path, env=child_env(str(tmp_path)),
+                    stdin=sp.PIPE, stdout=sp.PIPE, stderr=sp.PIPE)
+    proc.stdin.write(request)
+    proc.stdin.close()
+    result = _collect_with_threads(proc, Limits(timeout=10), {0})
+    assert result.calls[0].values == {"q": 4.0} and "hello" in result.output and not result.timed_out
+    looping = write(tmp_path, "while True:\n    pass\n")
+    proc = sp.Popen([sys.executable, "-I", str(CHILD)], cwd=tmp_path, env=child_env(str(tmp_path)),
+                    stdin=sp.PIPE, stdout=sp.PIPE, stderr=sp.PIPE, start_new_session=True)
+    proc.stdin.write(json.dumps({"file": str(looping), "module": "submission", "calls": [], "limits": {}}).encode())
+    proc.stdin.close()
+    assert _collect_with_threads(proc, Limits(timeout=1), set()).timed_out
