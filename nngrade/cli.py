@@ -112,6 +112,8 @@ def find_tasks(ids: list[str], explicit_ids: bool, submission: Path | None):
         if len(ids) != 1:
             raise UsageError(f"{submission} is one file: give exactly one exercise id")
         return [Task(EXERCISES[ids[0]], submission)]
+    elif submission.suffix == ".py":
+        raise UsageError(f"{submission}: is a folder, not a .py file")
     else:
         folder = submission
     tasks = [Task(EXERCISES[i], _find_in_folder(folder, EXERCISES[i])) for i in ids]
