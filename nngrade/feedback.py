@@ -64,7 +64,7 @@ class Graded:
             return outcome
         upstream = self._wrong_upstream(check, call)
         if upstream:
-            followed = self._compute(check.function, check.case, None, upstream)
+            followed = self.expectations.variant(check.function, check.case, None, upstream)
             if followed is not None and matches(value, followed.get(quantity.name), quantity.rtol, quantity.atol):
                 return Outcome(PASSED, f"right given your own {', '.join(upstream)} (follow-through)",
                                follow_through=True)
@@ -105,17 +105,13 @@ class Graded:
                 upstream[quantity.name] = as_numbers(value)
         return upstream
 
-    def _compute(self, function: str, case: str, mistake: str | None, given: dict) -> dict | None:
-        """A variant of the lesson's computation; None where the mistake makes it impossible (a broadcast error)."""
-        return self.expectations.variant(function, case, mistake, given)
-
     def _diagnose(self, check: Check, value, expected: np.ndarray, upstream: dict) -> str | None:
         """The known mistake whose variant gives this value (and agrees with the student's other values)."""
         quantity = check.quantity
         call = self.run.calls[self.call_ids[(check.function, check.case)]]
         for given in ({}, upstream) if upstream else ({},):
             for flavour, mistake in self.expectations.flavours.items():
-                variant = self._compute(check.function, check.case, flavour, given)
+                variant = self.expectations.variant(check.function, check.case, flavour, given)
                 candidate = None if variant is None else variant.get(quantity.name)
                 if candidate is None or matches(candidate, expected, quantity.rtol, quantity.atol):
                     continue   # a variant that coincides with the reference here diagnoses nothing
