@@ -26,10 +26,66 @@ def _load_wire():
     return module
 
 
+# Loaded before the child becomes a user of its own: a Python under a folder only root may enter (/root,
+# mode 0700) can then still give the student numpy and the standard modules they reach for.
+PRELOAD = ("numpy", "numpy.random", "numpy.linalg", "math", "random", "copy", "functools", "collections",
+           "operator", "warnings", "typing", "dataclasses", "re")
+
+
+def _preload() -> None:
+    import importlib
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+def _keep_python_reachable() -> None:
+    """Before becoming another user: keep the interpreter's folders importable even where that user may not enter.
+
+    A Python under /root (mode 0700) is out of reach of any other user. A folder opened now
+    stays reachable through /proc/self/fd/N, which checks no folder above it: sys.path and the
+    loaded packages are pointed there, so the student's imports work as the grader's would.
+    """
+    import stat
+    opened: dict[str, str] = {}
+
+    def reachable(path: str) -> str:
+        if not path or not os.path.isabs(path):
+            return path
+        parts = Path(path).parts
+        blocked = None
+        for depth in range(1, len(parts)):
+            try:
+                if not os.stat(os.path.join(*parts[:depth])).st_mode & stat.S_IXOTH:
+                    blocked = depth
+            except OSError:
+                return path
+        if blocked is None or blocked >= len(parts):
+            return path
+        anchor = os.path.join(*parts[:blocked + 1])   # the first folder below the last closed one
+        if anchor not in opened:
+            try:
+                opened[anchor] = f"/proc/self/fd/{os.open(anchor, os.O_RDONLY | os.O_DIRECTORY)}"
+            except OSError:
+                return path
+        return os.path.join(opened[anchor], *parts[blocked + 1:])
+
+    sys.path[:] = [reachable(entry) for entry in sys.path]
+    for module in list(sys.modules.values()):
+        package_path = getattr(module, "__path__", None)
+        if isinstance(package_path, list):
+            package_path[:] = [reachable(entry) for entry in package_path]
+    sys.path_importer_cache.clear()
+
+
 def _confine(request: dict) -> None:
     """Apply the request's resource limits and user before any student code runs.
 
-    Hard limits too, so that unprivileged student code cannot lift them again.
+    Hard limits too, so that unprivileged student code cannot lift them again. As root, the
+    child then becomes the request's user id, with no way back to privileges: no groups, no
+    capabilities, and no new privileges from a setuid program.
     """
     try:
         import resource
@@ -46,9 +102,22 @@ def _confine(request: dict) -> None:
             pass  # a limit this platform lacks or refuses (macOS and RLIMIT_AS): the others still hold
     uid = request.get("uid")
     if uid is not None and os.getuid() == 0:
+        _keep_python_reachable()
+        _no_new_privileges()
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+        if os.getuid() != uid or os.geteuid() != uid:   # never run a student's code as root by mistake
+            raise PermissionError("could not become the child's own user")
+
+
+def _no_new_privileges() -> None:
+    """PR_SET_NO_NEW_PRIVS: a setuid program (su, mount, ...) started by the student runs without its privileges."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    if ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0) != 0:   # PR_SET_NO_NEW_PRIVS = 38
+        raise PermissionError("could not set no_new_privs")
 
 
 def _describe(exc: BaseException, path: str) -> dict:
@@ -137,8 +206,9 @@ def _grade(request: dict, channel) -> None:
         channel.write(json.dumps(event) + "\n")
         channel.flush()
 
+    wire = _load_wire()   # before the child's user may no longer read the grader's folder
+    _preload()
     _confine(request)
-    wire = _load_wire()
     # The parent's proof that this interpreter came up confined (and, inside bubblewrap, that the sandbox works).
     send({"event": "start"})
     path = request["file"]
@@ -176,95 +246,148 @@ def main() -> None:
 
 # --- warm mode: one interpreter with numpy imported, a fork per submitted file (POSIX) -------------
 
-def serve() -> None:
-    """Read one request per line on stdin; fork a child per request; answer one line per request on stdout.
+def serve(config: dict) -> None:
+    """Grade one request per line on stdin, each in a fork of a clean template; two lines back per request.
 
-    numpy is imported once here, so a child costs a fork instead of an interpreter's start-up. The
-    child gets a fresh folder with the request's files, its own session, its own pipes, and then
-    runs exactly what a cold child runs (`_grade`). Afterwards every process it left is killed and
-    its folder removed. If anything of it is left all the same (a process, a file the server cannot
-    remove, a full /tmp), the server says so in its reply and ends: the next file gets a fresh
-    server (and sandbox), never a dirty one. The grader enforces the wall clock: it kills this whole
-    server when a request takes too long.
+    numpy is imported once here, so a child costs a fork instead of an interpreter's start-up.
+    This process is the template: it never reads a request, so nothing of any student is ever
+    in its memory. For each request it forks a handler, which reads the request, lays out the
+    files, forks the student's child (which runs exactly what a cold child runs, `_grade`),
+    collects its results and writes the reply line, then exits with everything it held. The
+    template then kills what the child left (in a sandbox of its own) and removes its folder,
+    and writes a status line (`{"clean": ...}`). If anything of the child is left all the same
+    (a process, a file it cannot remove, a full /tmp), the template ends after saying so: the
+    next file gets a fresh server (and sandbox), never a dirty one. The grader enforces the
+    wall clock: it kills this whole server when a request takes too long.
     """
-    import base64
-    import selectors
     import shutil
     import signal
     import random  # noqa: F401 - the point of a warm server: what every child needs, imported once
     import numpy  # noqa: F401
     import numpy.random  # noqa: F401 - numpy imports it lazily; each child seeds it (hidden randomness probe)
 
+    _SERVER.update(workspace=str(config["workspace"]), scratch=[str(d) for d in config["scratch"]], pid=os.getpid())
     _not_dumpable()
+    _load_wire()
+    _preload()
     control_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     control_out.write(b'{"ready": true}\n')   # the student's time starts after this server's own start-up
     control_out.flush()
-    for number, line in enumerate(sys.stdin.buffer):
-        request = json.loads(line)
-        sandboxed = request.get("sandboxed") is True and _in_own_pid_namespace()
-        try:
-            folder = _job_folder(request, number, base64)
-        except OSError:   # the files could not be written (a full /tmp?): a fresh server is the fix
-            control_out.write(json.dumps({"setup_failed": True}).encode() + b"\n")
-            control_out.flush()
-            return
-        request["file"] = os.path.join(folder, os.path.basename(request["file"]))
-        result_r, result_w = os.pipe()
-        output_r, output_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:   # the child: nothing of the server's survives into the student's code
+    sandboxed = _in_own_pid_namespace()
+    for number in range(2**62):
+        handler = os.fork()
+        if handler == 0:
+            status = 1
             try:
-                os.setsid()
-                os.close(result_r)
-                os.close(output_r)
-                os.close(control_out.fileno())
-                devnull = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(devnull, 0)
-                os.dup2(output_w, 1)
-                os.dup2(output_w, 2)
-                os.chdir(folder)
-                sys.stdout = sys.stderr   # as in a cold child: the student's prints are output, never results
-                _grade(request, os.fdopen(result_w, "w", encoding="utf-8"))
+                status = _handle(number, control_out)
             finally:
-                try:
-                    sys.stderr.flush()
-                finally:
-                    os._exit(0)
-        os.close(result_w)
-        os.close(output_w)
-        results, output, status, flooded = _collect(pid, result_r, output_r, request["caps"], selectors)
-        _kill_group(pid)
+                os._exit(status)
+        status = os.waitstatus_to_exitcode(os.waitpid(handler, 0)[1])
+        if status == _NO_MORE_REQUESTS:
+            return
         clean = _kill_the_rest(signal) if sandboxed else True
+        folder = _folder(number)
         shutil.rmtree(folder, ignore_errors=True)
-        clean = clean and not os.path.lexists(folder) and (not sandboxed or _sandbox_is_empty(request))
-        reply = {"results": base64.b64encode(results).decode(), "output": base64.b64encode(output).decode(),
-                 "exit_code": status, "flooded": flooded, "restart": not clean}
-        control_out.write(json.dumps(reply).encode() + b"\n")
+        clean = clean and status == 0 and not os.path.lexists(folder) and (not sandboxed or _sandbox_is_empty())
+        control_out.write(json.dumps({"clean": clean, "handled": status == 0}).encode() + b"\n")
         control_out.flush()
         if not clean:
             return
 
 
+_NO_MORE_REQUESTS = 3   # the handler's exit status when the grader closed the server's stdin
+
+
+def _handle(number: int, control_out) -> int:
+    """The handler of one request: read it, fork the student's child, reply. Its memory dies with it."""
+    import base64
+    import selectors
+    line = _read_request()
+    if line is None:
+        return _NO_MORE_REQUESTS
+    request = json.loads(line)
+    try:
+        folder = _job_folder(request, number, base64)
+    except OSError:   # the files could not be written (a full /tmp?): a fresh server is the fix
+        control_out.write(json.dumps({"setup_failed": True}).encode() + b"\n")
+        control_out.flush()
+        return 0
+    request["file"] = os.path.join(folder, os.path.basename(request["file"]))
+    result_r, result_w = os.pipe()
+    output_r, output_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: nothing of the server's survives into the student's code
+        try:
+            os.setsid()
+            os.close(result_r)
+            os.close(output_r)
+            os.close(control_out.fileno())
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(devnull, 0)
+            os.dup2(output_w, 1)
+            os.dup2(output_w, 2)
+            os.chdir(folder)
+            sys.stdout = sys.stderr   # as in a cold child: the student's prints are output, never results
+            _grade(request, os.fdopen(result_w, "w", encoding="utf-8"))
+        finally:
+            try:
+                sys.stderr.flush()
+            finally:
+                os._exit(0)
+    os.close(result_w)
+    os.close(output_w)
+    results, output, status, flooded = _collect(pid, result_r, output_r, request["caps"], selectors)
+    _kill_group(pid)
+    reply = {"results": base64.b64encode(results).decode(), "output": base64.b64encode(output).decode(),
+             "exit_code": status, "flooded": flooded}
+    control_out.write(json.dumps(reply).encode() + b"\n")
+    control_out.flush()
+    return 0
+
+
+def _read_request() -> bytes | None:
+    """One request line from stdin, read unbuffered: the next line belongs to the next handler."""
+    buffer = bytearray()
+    while not buffer.endswith(b"\n"):
+        chunk = os.read(0, 1 << 20)
+        if not chunk:
+            return None
+        buffer.extend(chunk)
+    return bytes(buffer)
+
+
+_SERVER = {}   # where this server lays out its jobs ("workspace") and the sandbox's writable folders ("scratch")
+
+
 def _job_folder(request: dict, number: int, base64) -> str:
     """A folder for one child, named by the server's own count, in a folder only the server may write to
     (children cannot take or fill the next one's name in advance)."""
-    jobs = _jobs(request)
-    os.makedirs(jobs, mode=0o755, exist_ok=True)
-    folder = os.path.join(jobs, str(number))
+    os.makedirs(_jobs(), mode=0o755, exist_ok=True)
+    folder = _folder(number)
     os.mkdir(folder, 0o755)
-    os.chmod(folder, 0o1777)   # the student's code may write files where it runs, as in a cold child
     for name, content in request.pop("files").items():
         target = os.path.join(folder, os.path.basename(name))
         with open(target, "wb") as handle:
             handle.write(base64.b64decode(content))
         os.chmod(target, 0o644)
+    uid = request.get("uid")
+    if uid is not None and not request.get("sandboxed"):
+        # The process level as root: the folder is the child's user's alone (other children cannot look in).
+        os.chown(folder, uid, uid)
+        os.chmod(folder, 0o700)
+    else:
+        os.chmod(folder, 0o1777)   # the student's code may write files where it runs, as in a cold child
     return folder
 
 
-def _jobs(request: dict) -> str:
+def _jobs() -> str:
     # This server's own: a new server never meets an old one's leftovers.
-    return os.path.join(request["workspace"], f".jobs-{os.getpid()}")
+    return os.path.join(_SERVER["workspace"], f".jobs-{_SERVER['pid']}")
+
+
+def _folder(number: int) -> str:
+    return os.path.join(_jobs(), str(number))
 
 
 def _in_own_pid_namespace() -> bool:
@@ -299,12 +422,12 @@ def _kill_the_rest(signal) -> bool:
     return False
 
 
-def _sandbox_is_empty(request: dict) -> bool:
+def _sandbox_is_empty() -> bool:
     """Nothing left in the sandbox's writable folders but the (empty) folder of jobs."""
-    jobs = _jobs(request)
+    jobs = _jobs()
     try:
         return all(not [n for n in os.listdir(d) if os.path.join(d, n) != jobs]
-                   for d in request["scratch"] if os.path.isdir(d)) and not os.listdir(jobs)
+                   for d in _SERVER["scratch"] if os.path.isdir(d)) and not os.listdir(jobs)
     except OSError:
         return False
 
@@ -364,4 +487,4 @@ def _not_dumpable() -> None:
 
 
 if __name__ == "__main__":
-    serve() if sys.argv[1:] == ["--serve"] else main()
+    serve(json.loads(sys.argv[2])) if sys.argv[1:2] == ["--serve"] else main()

@@ -34,8 +34,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def add_isolation_option(parser: argparse.ArgumentParser) -> None:
-    from .sandbox import AUTO, LEVELS
-    parser.add_argument("--isolation", choices=(AUTO, *LEVELS), default=AUTO,
+    from .sandbox import AUTO, REQUESTS
+    parser.add_argument("--isolation", choices=REQUESTS, default=AUTO,
                         help='how student code is isolated: "auto" (default): bubblewrap where this machine has it, else the process level; "bubblewrap": fail unless the sandbox works; "process": no sandbox')
 
 

@@ -91,13 +91,17 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
     oracle = oracle or load_oracle(REPO)
     jobs = [(index, task, _prepare(task.exercise, seed, data, oracle))
             for index, work in enumerate(works) for task in work.tasks]
+    exercises = list({task.exercise.id: task.exercise for work in works for task in work.tasks}.values())
+    # Before any student code runs: the graders are loaded (what a child might plant later is never read),
+    # and, as root, the project is out of the children's reach.
+    sandbox.wall_off()
+    _load_graders(exercises)
     with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), threads or os.cpu_count() or 1))) as pool:
         graded = dict(zip(((index, task.exercise.id) for index, task, _ in jobs),
                           pool.map(lambda job: _grade_one(job[1], job[2], limits, run_student), jobs)))
     run_seconds = time.perf_counter() - started
     fallback = sandbox.fallback_reason()
     notices = (f"the sandbox could not be used, so student code ran at the process level: {fallback}",) if fallback else ()
-    exercises = list({task.exercise.id: task.exercise for work in works for task in work.tasks}.values())
     json_report = _run_graders(graded, exercises)
     timings = {"run_seconds": round(run_seconds / len(works), 4),
                "total_seconds": round((time.perf_counter() - started) / len(works), 4)}
@@ -108,17 +112,34 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
         notices=(*work.notices, *notices), timings=timings, versions=versions()) for index, work in enumerate(works)]
 
 
+def _grader_file(exercise: Exercise) -> Path:
+    return GRADERS / f"test_{exercise.stem}.py"
+
+
+def _load_graders(exercises: list[Exercise]) -> None:
+    """Import each grader module as pytest's default import mode names it, before any student code runs.
+
+    pytest then takes the module already in sys.modules (it checks that the file is the same), so
+    nothing written into graders/ afterwards is ever executed; conftest files are not read at all.
+    """
+    import importlib
+    if str(GRADERS) not in sys.path:
+        sys.path.insert(0, str(GRADERS))
+    for exercise in exercises:
+        importlib.import_module(_grader_file(exercise).stem)
+
+
 def _run_graders(graded: dict[tuple[int, str], Graded], exercises: list[Exercise]) -> dict:
     """Run the pytest graders in this process and return pytest-json-report's report as a dict."""
     import pytest
     from pytest_jsonreport.plugin import JSONReport
 
     json_plugin = JSONReport()
-    files = [str(GRADERS / f"test_{exercise.stem}.py") for exercise in exercises]
+    files = [str(_grader_file(exercise)) for exercise in exercises]
     # Only the plugins named here: whatever else is installed (hypothesis, benchmark, ...) would cost
-    # start-up time and could change how the graders run.
+    # start-up time and could change how the graders run. No conftest.py: none belongs to the graders.
     args = ["-q", "-p", "no:cacheprovider", "-p", "pytest_jsonreport.plugin", "--no-header", "--json-report-file=none",
-            "--rootdir", str(GRADERS), "-o", "console_output_style=classic", "-c", os.devnull, *files]
+            "--noconftest", "--rootdir", str(GRADERS), "-o", "console_output_style=classic", "-c", os.devnull, *files]
     with _quiet(), _environment(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"):
         pytest.main(args, plugins=[json_plugin, GradingPlugin(graded)])
     return json_plugin.report or {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import selectors
 import signal
 import subprocess
@@ -19,9 +18,10 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from . import sandbox, wire
 
@@ -40,7 +40,7 @@ class Limits:
     cpu_seconds: int | None = None   # per process; default: the wall-clock timeout plus one second
     memory_bytes: int = 2 * 2**30    # address space per process (numpy and OpenBLAS map ~0.3 GiB)
     file_bytes: int = 16 * 2**20     # largest file a process may write
-    processes: int = 64              # processes and threads of the student's user (bubblewrap only; see sandbox)
+    processes: int = 64              # processes and threads of the student's user (where it is the child's own)
     isolation: str = sandbox.AUTO    # "auto" (bubblewrap where it works), "process" or "bubblewrap"
 
     def rlimits(self, level: str) -> dict[str, tuple[int, int]]:
@@ -48,8 +48,9 @@ class Limits:
         cpu = self.cpu_seconds or int(self.timeout) + 1
         limits = {"RLIMIT_CPU": (cpu, cpu + 1), "RLIMIT_AS": (self.memory_bytes,) * 2,
                   "RLIMIT_FSIZE": (self.file_bytes,) * 2, "RLIMIT_CORE": (0, 0)}
-        if level == sandbox.BUBBLEWRAP:
-            # RLIMIT_NPROC counts every process of the user; only inside the sandbox is that user the student's alone.
+        if level == sandbox.BUBBLEWRAP or sandbox.uses_own_user(level):
+            # RLIMIT_NPROC counts every process of the user: only in a sandbox (its own user namespace) or as a
+            # user id of its own is that user the student's alone.
             limits["RLIMIT_NPROC"] = (self.processes,) * 2
         return limits
 
@@ -91,11 +92,18 @@ def encode_calls(calls: list[Call]) -> list[dict]:
              "inputs": {k: wire.encode(v) for k, v in c.inputs.items()}} for c in calls]
 
 
-def child_uid(level: str) -> int | None:
-    """Who runs the student's code: inside bubblewrap, when the grader is root, a fresh unprivileged user id."""
-    if level != sandbox.BUBBLEWRAP or os.geteuid() != 0:
-        return None
-    return sandbox.UNPRIVILEGED_UIDS[secrets.randbelow(len(sandbox.UNPRIVILEGED_UIDS))]
+@contextmanager
+def child_user(level: str) -> Iterator[int | None]:
+    """Who runs the student's code: as root, a user id of its own (with bubblewrap or without), else None.
+
+    Everything that user left running or in the shared temp folders is swept when the block ends.
+    """
+    if not sandbox.uses_own_user(level):
+        yield None
+        return
+    from . import users
+    with users.claim() as uid:
+        yield uid
 
 
 def read_source(path: Path, limits: Limits, level: str) -> bytes | RunResult:
@@ -132,23 +140,30 @@ def run_file(path: Path, calls: list[Call], limits: Limits = Limits()) -> RunRes
                     and limits.isolation == sandbox.AUTO:
                 sandbox.record_failure(f"a sandboxed child did not start (exit code {result.exit_code}): "
                                        + result.output[-300:].strip())
-                result = _run_level(request, target, limits, {c.id for c in calls}, sandbox.PROCESS)
+                result = _run_level(request, target, limits, {c.id for c in calls}, sandbox.process_level())
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _run_level(request: dict, target: Path, limits: Limits, call_ids: set[int], level: str) -> RunResult:
+    with child_user(level) as uid:
+        return _run_as(request, target, limits, call_ids, level, uid)
+
+
+def _run_as(request: dict, target: Path, limits: Limits, call_ids: set[int], level: str, uid: int | None) -> RunResult:
     workdir = target.parent
-    request = {**request, "limits": limits.rlimits(level)}
+    request = {**request, "limits": limits.rlimits(level), "uid": uid}
     if level == sandbox.BUBBLEWRAP:
         command = sandbox.bubblewrap_command([target], CHILD, WIRE)
         request["file"] = f"{sandbox.SUBMISSION_DIR}/{target.name}"
-        request["uid"] = child_uid(level)
         env = child_env("/tmp")
     else:
         command = [sys.executable, "-I", str(CHILD)]
         request["file"] = str(target)
         env = child_env(str(workdir))
+        if uid is not None:   # the working folder is the child's user's own, as the sandbox's would be
+            from .users import give
+            give(workdir, uid)
     result = _run_child(command, json.dumps(request).encode(), workdir, env, limits, call_ids)
     result.isolation = level
     if level == sandbox.BUBBLEWRAP and result.exit_code is not None and 128 < result.exit_code < 160:

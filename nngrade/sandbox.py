@@ -1,7 +1,10 @@
 """Isolation levels for a student's child process: which one this machine offers, and bubblewrap's command line.
 
 "process" works everywhere: a child process under resource limits, in its own session,
-killed with its process group. "bubblewrap" (Linux with bwrap installed) runs the same
+killed with its process group. "user" is the process level when the grader runs as root
+(Gradescope's containers, where bwrap usually cannot start): each child also runs as a
+user id of its own (nngrade.users), kept out of the project, swept after each file.
+"bubblewrap" (Linux with bwrap installed) runs the same
 child in a sandbox: no network, its own process and IPC namespaces, a read-only view of
 the system and of Python, small private writable folders, nothing of the project but the
 two files the child needs, and an unprivileged user when the grader runs as root. Whether
@@ -18,18 +21,18 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-PROCESS, BUBBLEWRAP, AUTO = "process", "bubblewrap", "auto"
-LEVELS = (PROCESS, BUBBLEWRAP)      # weakest first
-# Who runs a student's code when the grader is root: a user id of its own, drawn for each child from a
-# range no system account uses, so that the process limit (RLIMIT_NPROC counts per user) and the right
-# to signal are the child's alone, not shared with every other sandbox.
-UNPRIVILEGED_UIDS = range(2_000_000, 2_065_536)
+PROCESS, USER, BUBBLEWRAP, AUTO = "process", "user", "bubblewrap", "auto"
+LEVELS = (PROCESS, USER, BUBBLEWRAP)   # what a report says graded, weakest first
+REQUESTS = (AUTO, PROCESS, BUBBLEWRAP)  # what --isolation asks for ("process" as root is "user")
 SUBMISSION_DIR = "/submission"      # where the submitted file appears inside the sandbox
 SCRATCH_DIRS = ("/tmp", SUBMISSION_DIR, "/dev/shm")   # the sandbox's only writable folders (private tmpfs)
 GRADER_DIR = "/nngrade"             # where child.py and wire.py appear inside the sandbox
 TMP_BYTES = 64 * 2**20              # each of the sandbox's writable folders (memory-backed)
 PROJECT = Path(__file__).resolve().parent.parent
 PROTECTED = (PROJECT / "reference", PROJECT / "graders", PROJECT / "reports")   # never visible to a student
+# What a child running as another user must not reach, the whole project where the interpreter is outside it:
+# the reference, the graders, the reports, the data, a Gradescope config with the class's seed.
+SECRETS = (*PROTECTED, PROJECT / "data", PROJECT / "nngrade-autograder.json")
 # System paths the interpreter may need; where one is a symlink (merged /usr) the symlink is recreated.
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # Debian's shared libraries (BLAS for its numpy) are reached through /etc/alternatives symlinks.
@@ -58,15 +61,33 @@ _verdict = _Verdict()
 def choose(requested: str) -> str:
     """The level a child runs at: "auto" takes bubblewrap where it works; "bubblewrap" insists on it."""
     if requested == PROCESS:
-        return PROCESS
+        return process_level()
     if requested not in (AUTO, BUBBLEWRAP):
-        raise ValueError(f"unknown isolation {requested!r}: choose auto, {', '.join(LEVELS)}")
+        raise ValueError(f"unknown isolation {requested!r}: choose {', '.join(REQUESTS)}")
     problem = unavailable_reason()
     if problem is None:
         return BUBBLEWRAP
     if requested == BUBBLEWRAP:
         raise Unavailable(f"bubblewrap isolation is not available: {problem}")
-    return PROCESS
+    return process_level()
+
+
+def process_level() -> str:
+    """Without bubblewrap: "user" where the grader is root and can give each child a user id, else "process"."""
+    from . import users
+    return USER if users.available() is None else PROCESS
+
+
+def uses_own_user(level: str) -> bool:
+    """Whether each child at this level runs as a user id of its own (the grader is root)."""
+    from . import users
+    return level == USER or (level == BUBBLEWRAP and users.available() is None)
+
+
+def uncontained() -> str:
+    """What the process level without root does not contain, said once to whoever grades that way."""
+    return ("student code ran as you, without a sandbox (no bubblewrap, not root): it could read and change your "
+            "files, use the network and leave processes behind; only its time, memory and output were limited")
 
 
 def unavailable_reason() -> str | None:
@@ -90,6 +111,18 @@ def record_failure(reason: str) -> None:
     _verdict.fail(reason)
 
 
+def wall_off(*extra: Path) -> list[str]:
+    """As root, take other users' access away from the project (and `extra` folders): children run as other users.
+
+    The project's root folder where the interpreter lives outside it, so that nothing under it can be
+    read or written by a child; else (a virtual environment inside the project) its secret parts.
+    """
+    from . import users
+    python = [Path(os.path.realpath(p)) for p in (sys.prefix, sys.base_prefix, sys.executable)]
+    inside = any(p.is_relative_to(PROJECT) for p in python)
+    return users.protect([*(SECRETS if inside else (PROJECT,)), *extra])
+
+
 def weakest(levels: Iterable[str]) -> str:
     """The level a whole report can claim: the weakest its children ran at ("process" if none ran)."""
     return min(levels, key=LEVELS.index, default=PROCESS)
@@ -101,7 +134,7 @@ def bubblewrap_command(files: Iterable[Path], child: Path, wire: Path) -> list[s
             "--die-with-parent", "--new-session"]
     if os.geteuid() == 0:
         # bwrap runs privileged, without a user namespace: the child gets only what it needs to become
-        # one of UNPRIVILEGED_UIDS (child.py does that before the student's code), so that process limits bite.
+        # a user of its own (nngrade.users; child.py does that before the student's code), so that limits bite.
         # CAP_KILL lets a warm server (nngrade.warm) kill what a student's child left behind; the child
         # itself loses every capability when it becomes an unprivileged user.
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]

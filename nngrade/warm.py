@@ -21,8 +21,7 @@ import time
 from pathlib import Path
 
 from . import sandbox
-from .runner import (CHILD, WIRE, Call, Limits, RunResult, child_env, child_uid, encode_calls, parse_events, read_source,
-                     run_file)
+from .runner import CHILD, WIRE, Call, Limits, RunResult, child_env, child_user, encode_calls, parse_events, read_source, run_file
 
 SERVER_STOPPED = "the grading server stopped"
 REPLY_SLACK = 1_000_000   # bytes of a reply beyond the result and output caps (base64 and framing)
@@ -35,6 +34,7 @@ class ChildServer:
     def __init__(self, limits: Limits = Limits()):
         self.level = sandbox.choose(limits.isolation)
         self.proc: subprocess.Popen | None = None
+        self._pending = bytearray()    # what the server sent past the last line read
         self.workspace: tempfile.TemporaryDirectory | None = None
 
     def run(self, path: Path, calls: list[Call], limits: Limits) -> RunResult:
@@ -47,16 +47,14 @@ class ChildServer:
             return source   # refused: too large or unreadable, as a cold child would say
         request = {
             "files": {path.name: base64.b64encode(source).decode()}, "file": path.name,
-            "module": "submission", "limits": limits.rlimits(self.level), "uid": child_uid(self.level),
-            "caps": {"result_bytes": limits.result_bytes, "output_bytes": limits.output_bytes},
-            "sandboxed": self.level == sandbox.BUBBLEWRAP, "scratch": list(sandbox.SCRATCH_DIRS),
-            "workspace": sandbox.SUBMISSION_DIR if self.level == sandbox.BUBBLEWRAP else self._workspace(),
+            "module": "submission", "caps": {"result_bytes": limits.result_bytes, "output_bytes": limits.output_bytes},
             "calls": encode_calls(calls)}
-        result = self._ask(request, limits)
-        if result.protocol_error == SERVER_STOPPED:
-            # The server died without an answer (what a student's child cannot do to it: only the server's own
-            # trouble, or a previous student's leftovers): this file deserves one run on a fresh server.
-            result = self._ask(request, limits)
+        with child_user(self.level) as uid:   # as root: a user of its own, swept when the block ends
+            result = self._ask({**request, "uid": uid}, limits)
+            if result.protocol_error == SERVER_STOPPED:
+                # The server died without an answer (what a student's child cannot do to it: only the server's own
+                # trouble, or a previous student's leftovers): this file deserves one run on a fresh server.
+                result = self._ask({**request, "uid": uid}, limits)
         result.isolation = self.level
         result.seconds = time.perf_counter() - started
         return result
@@ -68,11 +66,11 @@ class ChildServer:
             if self.level == sandbox.BUBBLEWRAP and limits.isolation == sandbox.AUTO:
                 # As with cold children: a sandbox that never starts is not retried; the process level grades.
                 sandbox.record_failure("the sandboxed grading server did not start")
-                self.level = sandbox.PROCESS
-                return self._ask({**request, "sandboxed": False, "uid": None, "workspace": self._workspace(),
-                                  "limits": limits.rlimits(self.level)}, limits)
+                self.level = sandbox.process_level()
+                return self._ask(request, limits)
             result.protocol_error = "the grading server did not start"
             return result
+        request = {**request, "limits": limits.rlimits(self.level), "sandboxed": self.level == sandbox.BUBBLEWRAP}
         deadline = time.monotonic() + limits.timeout
         try:
             self.proc.stdin.write(json.dumps(request).encode() + b"\n")
@@ -82,15 +80,17 @@ class ChildServer:
             result.protocol_error = SERVER_STOPPED
             return result
         line = self._read_line(deadline, limits.result_bytes * 2 + limits.output_bytes * 2 + REPLY_SLACK)
-        if line is None:
+        status = self._read_line(time.monotonic() + START_SECONDS, 1000) if line is not None else None
+        if line is None or status is None:
             result.timed_out = time.monotonic() >= deadline
             if not result.timed_out:
                 result.protocol_error = SERVER_STOPPED
             self.close()   # everything the student started dies with the server (and its sandbox)
             return result
         try:
-            reply = json.loads(line)
-            if reply.get("setup_failed") is True:   # the server could not lay out the files: it has ended
+            reply, status = json.loads(line), json.loads(status)
+            if reply.get("setup_failed") is True or "clean" in reply:
+                # The server could not lay out the files, or its handler failed before replying: a fresh server.
                 self.close()
                 result.protocol_error = SERVER_STOPPED
                 return result
@@ -102,7 +102,7 @@ class ChildServer:
             self.close()
             result.protocol_error = "the grading server sent a malformed reply"
             return result
-        if reply.get("restart") is True:   # the child left something the server could not clean: start afresh
+        if status.get("clean") is not True:   # the child left something the server could not clean: start afresh
             self.close()
         result.output = output.decode("utf-8", errors="replace")
         parse_events(results, call_ids, result)
@@ -111,36 +111,44 @@ class ChildServer:
         return result
 
     def _read_line(self, deadline: float, cap: int) -> bytes | None:
-        """One reply line from the server, or None at the deadline, at its end, or past `cap` bytes."""
-        buffer = bytearray()
+        """One line from the server, or None at the deadline, at its end, or past `cap` bytes.
+
+        Two lines answer each request (the handler's reply, then the template's status), and one read
+        may bring both: what follows a line is kept for the next call.
+        """
+        buffer = self._pending
         fd = self.proc.stdout.fileno()
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
-            while time.monotonic() < deadline:
+            while b"\n" not in buffer:
+                if len(buffer) > cap or time.monotonic() >= deadline:
+                    return None
                 if not selector.select(timeout=min(0.1, max(0.0, deadline - time.monotonic()))):
                     continue
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:
                     return None
                 buffer.extend(chunk)
-                if b"\n" in buffer:
-                    return bytes(buffer[:buffer.index(b"\n")])
-                if len(buffer) > cap:
-                    return None
-        return None
+        end = buffer.index(b"\n")
+        line = bytes(buffer[:end])
+        del buffer[:end + 1]
+        return line if len(line) <= cap else None
 
     def _start(self) -> bool:
         """Start a server and wait until it has imported numpy (its own time, not a student's)."""
         self.close()
+        self._pending = bytearray()
         if self.level == sandbox.BUBBLEWRAP:
-            command = sandbox.bubblewrap_command([], CHILD, WIRE) + ["--serve"]
+            config = {"workspace": sandbox.SUBMISSION_DIR, "scratch": list(sandbox.SCRATCH_DIRS)}
+            command = sandbox.bubblewrap_command([], CHILD, WIRE) + ["--serve", json.dumps(config)]
             env = child_env("/tmp")
         else:
-            command = [sys.executable, "-I", str(CHILD), "--serve"]
+            config = {"workspace": self._workspace(), "scratch": []}
+            command = [sys.executable, "-I", str(CHILD), "--serve", json.dumps(config)]
             env = child_env(self._workspace())
         self.proc = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, start_new_session=True,
-                                     cwd=self._workspace() if self.level == sandbox.PROCESS else None)
+                                     cwd=self._workspace() if self.level != sandbox.BUBBLEWRAP else None)
         if self._read_line(time.monotonic() + START_SECONDS, 1000) != b'{"ready": true}':
             self.close()
             return False

@@ -6,21 +6,42 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 
 from helpers import REPO
 
-from nngrade import sandbox, wire
+from nngrade import sandbox, users, wire
 from nngrade.runner import Call, Limits, RunResult, parse_events, run_file
 
 
 def isolation_levels() -> list:
-    """The levels to test at: "process" always, "bubblewrap" where this machine offers it."""
+    """The levels to test at: "process" always, "user" where the tests run as root, "bubblewrap" where this
+    machine offers it. Use with `at_level`, which gives the --isolation to ask for."""
     reason = sandbox.unavailable_reason()
-    return [sandbox.PROCESS, pytest.param(sandbox.BUBBLEWRAP, marks=pytest.mark.skipif(
-        reason is not None, reason=f"bubblewrap: {reason}"))]
+    return [sandbox.PROCESS,
+            pytest.param(sandbox.USER, marks=pytest.mark.skipif(users.available() is not None,
+                                                                reason=f"own users: {users.available()}")),
+            pytest.param(sandbox.BUBBLEWRAP, marks=pytest.mark.skipif(reason is not None, reason=f"bubblewrap: {reason}"))]
+
+
+@contextmanager
+def at_level(level: str):
+    """What to ask for to grade at `level`; as root, "process" is had only by taking the power to change user away
+    (the plain process level of a student's laptop, which root would otherwise never get)."""
+    with pytest.MonkeyPatch.context() as patch:
+        if level == sandbox.PROCESS and users.available() is None:
+            patch.setattr(users, "available", lambda: "the tests' plain process level")
+        yield sandbox.BUBBLEWRAP if level == sandbox.BUBBLEWRAP else sandbox.PROCESS
+
+
+@pytest.fixture
+def plain_process():
+    """The plain process level, even as root."""
+    with at_level(sandbox.PROCESS) as requested:
+        yield requested
 
 
 needs_bubblewrap = pytest.mark.skipif(sandbox.unavailable_reason() is not None,
@@ -90,7 +111,7 @@ def f():
     assert len(result.output) <= 1000 and result.output.startswith('{"event"')
 
 
-def test_timeout_kills_the_whole_process_group(tmp_path):
+def test_timeout_kills_the_whole_process_group(tmp_path, plain_process):
     marker = tmp_path / "alive"
     path = write(tmp_path, f'''
 import os, time, subprocess, sys
@@ -138,23 +159,33 @@ def f():
 
 @pytest.mark.parametrize("level", isolation_levels())
 def test_child_runs_under_resource_limits(tmp_path, level):
+    with at_level(level) as requested:
+        _check_resource_limits(tmp_path, level, requested)
+
+
+def _check_resource_limits(tmp_path, level, requested):
     names = ("RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_CPU", "RLIMIT_CORE", "RLIMIT_NPROC")
     path = write(tmp_path, f'''
 import resource
 def f():
     return {{name: float(resource.getrlimit(getattr(resource, name))[1]) for name in {names!r}}}
 ''')
-    limits = Limits(timeout=3, memory_bytes=2**30, file_bytes=2**20, processes=32, isolation=level)
+    limits = Limits(timeout=3, memory_bytes=2**30, file_bytes=2**20, processes=32, isolation=requested)
     result = run_file(path, [Call(0, "f", {}, names)], limits)
     assert result.isolation == level
     got = result.calls[0].values
     assert [got[name] for name in names[:4]] == [2**30, 2**20, 5, 0]
-    if level == sandbox.BUBBLEWRAP:
+    if level != sandbox.PROCESS:   # where the child's user is its own, its process limit is too
         assert got["RLIMIT_NPROC"] == 32
 
 
 @pytest.mark.parametrize("level", isolation_levels())
 def test_writing_past_the_file_size_limit_fails(tmp_path, level):
+    with at_level(level) as requested:
+        _check_file_size_limit(tmp_path, requested)
+
+
+def _check_file_size_limit(tmp_path, level):
     path = write(tmp_path, '''
 import os, tempfile
 def f():
@@ -211,7 +242,7 @@ def f():
     assert 0 < result.calls[0].values["q"] < 16
 
 
-def test_a_sandbox_that_never_starts_falls_back_to_the_process_level(tmp_path, monkeypatch):
+def test_a_sandbox_that_never_starts_falls_back_to_the_process_level(tmp_path, monkeypatch, plain_process):
     monkeypatch.setattr(sandbox, "unavailable_reason", lambda: None)
     monkeypatch.setattr(sandbox, "bubblewrap_command", lambda *args: [sys.executable, "-c", "raise SystemExit(1)"])
     monkeypatch.setattr(sandbox, "_verdict", sandbox._Verdict())
@@ -224,7 +255,7 @@ def test_a_sandbox_that_never_starts_falls_back_to_the_process_level(tmp_path, m
     assert sandbox.choose(sandbox.AUTO) == sandbox.PROCESS
 
 
-def test_insisting_on_bubblewrap_where_there_is_none_is_an_error(tmp_path, monkeypatch):
+def test_insisting_on_bubblewrap_where_there_is_none_is_an_error(tmp_path, monkeypatch, plain_process):
     monkeypatch.setattr(sandbox, "_bwrap", lambda: None)
     with pytest.raises(sandbox.Unavailable, match="not installed"):
         run_file(write(tmp_path, ""), [], Limits(isolation=sandbox.BUBBLEWRAP))
@@ -234,6 +265,8 @@ def test_insisting_on_bubblewrap_where_there_is_none_is_an_error(tmp_path, monke
 def test_report_claims_the_weakest_level_its_children_ran_at():
     assert sandbox.weakest([sandbox.BUBBLEWRAP, sandbox.BUBBLEWRAP]) == sandbox.BUBBLEWRAP
     assert sandbox.weakest([sandbox.BUBBLEWRAP, sandbox.PROCESS]) == sandbox.PROCESS
+    assert sandbox.weakest([sandbox.BUBBLEWRAP, sandbox.USER]) == sandbox.USER
+    assert sandbox.weakest([sandbox.USER, sandbox.PROCESS]) == sandbox.PROCESS
     assert sandbox.weakest([]) == sandbox.PROCESS
 
 
@@ -257,7 +290,8 @@ def f():
             pass
 ''')
     started = time.monotonic()
-    result = run_file(path, [Call(0, "f", {}, ("q",))], Limits(timeout=10, result_bytes=2**20, isolation=level))
+    with at_level(level) as requested:
+        result = run_file(path, [Call(0, "f", {}, ("q",))], Limits(timeout=10, result_bytes=2**20, isolation=requested))
     assert result.protocol_error == "sent more result data than allowed" and not result.timed_out
     assert time.monotonic() - started < 5
 

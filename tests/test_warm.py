@@ -1,6 +1,8 @@
 """The warm child server of bulk grading gives what a cold child gives, and one student's run leaves nothing for the next."""
 from __future__ import annotations
 
+import secrets
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from nngrade.runner import Limits, run_file
 from nngrade.warm import ChildServer
 
 from helpers import REPO, edited_reference, reference_source
+from test_runner import at_level, isolation_levels
 
 LIMITS = Limits(timeout=5)
 
@@ -103,7 +106,10 @@ def test_an_escaped_process_is_killed_before_the_next_student(server, tmp_path):
     submit(server, tmp_path / "a", "06", escape)
     probe = ("import os\n"
              "def forward_pass(**kw):\n"
-             "    others = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getpid(), os.getppid())]\n"
+             "    parent = os.getppid()\n"   # the handler; its parent is the server's template
+             "    template = int(open(f'/proc/{parent}/stat').read().rsplit(')', 1)[1].split()[1])\n"
+             "    mine = (1, os.getpid(), parent, template)\n"
+             "    others = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in mine]\n"
              "    return {'hidden_layer_in': float(len(others))}\n")
     second, _ = submit(server, tmp_path / "b", "06", probe)
     assert all(c.values["hidden_layer_in"] == 0.0 for c in second.calls.values())
@@ -140,3 +146,40 @@ def test_what_a_student_leaves_never_reaches_the_next(server, tmp_path, attack):
     for student in ("b", "c"):
         after, _ = submit(server, tmp_path / student, "08", reference_source("08"))
         assert len(after.calls) == len(calls("08")) and all(c.ok for c in after.calls.values()), attack
+
+
+MEMORY_PROBE = '''
+import ctypes
+def forward_pass(**kw):
+    first, second = bytes.fromhex("{first}"), bytes.fromhex("{second}")   # the token in halves, never joined here
+    found = 0.0
+    with open("/proc/self/maps") as maps:
+        regions = [line.split() for line in maps]
+    for fields in regions:
+        if not fields[1].startswith("rw") or (len(fields) > 5 and not fields[5].startswith("[")):
+            continue     # the heap, the stack and anonymous memory: where a previous request would linger
+        if len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]"):
+            continue
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        chunk = ctypes.string_at(start, end - start)
+        at = chunk.find(first)
+        while at >= 0:
+            if chunk[at + len(first):at + len(first) + len(second)] == second:
+                found = 1.0
+            at = chunk.find(first, at + 1)
+    return {{"hidden_layer_in": found}}
+'''
+
+
+@pytest.mark.parametrize("level", isolation_levels())
+def test_no_child_finds_a_previous_students_source_or_results_in_its_memory(tmp_path, level):
+    """Each child is forked from a template that never held a request: nothing of the last student is inherited."""
+    token = "nnsecret-" + secrets.token_hex(12)
+    victim = reference_source("06") + f"\nSECRET = {token!r}\nprint(SECRET)\n"
+    half = len(token) // 2
+    probe = MEMORY_PROBE.format(first=token[:half].encode().hex(), second=token[half:].encode().hex())
+    with at_level(level) as requested, ChildServer(Limits(timeout=10, isolation=requested)) as warm:
+        submit(warm, tmp_path / "victim", "06", victim, Limits(timeout=10, isolation=requested))
+        result, _ = submit(warm, tmp_path / "probe", "06", probe, Limits(timeout=10, isolation=requested))
+    assert result.calls and all(c.ok for c in result.calls.values()), result
+    assert all(c.values["hidden_layer_in"] == 0.0 for c in result.calls.values())
