@@ -65,6 +65,14 @@ def _warm_server(limits: Limits):
     return _server
 
 
+def close_server() -> None:
+    """Kill this worker's warm server and everything its children left (done before results are final)."""
+    global _server
+    if _server is not None:
+        _server.__exit__(None, None, None)
+        _server = None
+
+
 def _grade(jobs: list[Job]) -> list[dict]:
     from contextlib import ExitStack
 

@@ -73,7 +73,7 @@ exec "$PYTHON" grade.py gradescope --run --root "$ROOT"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    from .cli import ArgumentParser, seconds, seed
+    from .cli import ArgumentParser, add_isolation_option, seconds, seed
     parser = ArgumentParser(prog="grade.py gradescope", description="Build a Gradescope autograder zip (--out), "
                      "or grade inside Gradescope's container (--run, what run_autograder calls).")
     action = parser.add_mutually_exclusive_group(required=True)
@@ -87,6 +87,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--timeout", type=seconds, default=Limits.timeout, help="seconds per exercise file")
     parser.add_argument("--hidden-visibility", default="after_published", choices=gradescope.VISIBILITIES,
                         help="when students see the hidden cases' results (default %(default)s)")
+    add_isolation_option(parser)
     return parser.parse_args(argv)
 
 
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     config = {"exercises": ids, "seed": args.seed if args.seed is not None else secrets.randbelow(2 ** 31),
-              "timeout": args.timeout, "hidden_visibility": args.hidden_visibility}
+              "timeout": args.timeout, "hidden_visibility": args.hidden_visibility, "isolation": args.isolation}
     try:
         names = build(args.out, config)
     except OSError as exc:
@@ -154,12 +155,30 @@ def _add_text(bundle: zipfile.ZipFile, name: str, text: str, executable: bool = 
     bundle.writestr(info, text)
 
 
+UNFINISHED = {"score": 0, "visibility": "visible", "stdout_visibility": "hidden", "tests": [],
+              "output": "Grading did not finish: the autograder stopped before it could write your results. "
+                        "Your instructor has its log; ask them to re-run the autograder."}
+
+
 def run(root: Path) -> int:
-    """Grade ROOT/submission; results.json is written whatever happens, and the exit status is 0."""
+    """Grade ROOT/submission; results.json is written whatever happens, and the exit status is 0.
+
+    Before any student code runs, results.json says that grading did not finish, and the
+    results folder, the submission and the project are out of the children's reach (as root
+    they run as users of their own). The real results replace it last, atomically, once every
+    process of the student's is dead: a grader killed midway leaves "did not finish", never a
+    file a child could have written.
+    """
+    from . import sandbox
     from .bulk import resolve_data
-    from .engine import Job, fallback_report, grade_submission
+    from .engine import Job, close_server, fallback_report, grade_submission
     results = root / "results" / "results.json"
-    config = {"exercises": None, "seed": 0, "timeout": Limits.timeout, "hidden_visibility": "after_published"}
+    (root / "results").mkdir(parents=True, exist_ok=True)
+    sandbox.wall_off(root / "results", root / "submission")
+    (root / "results" / "nngrade-report.json").unlink(missing_ok=True)
+    files.write_json(results, UNFINISHED)
+    config = {"exercises": None, "seed": 0, "timeout": Limits.timeout, "hidden_visibility": "after_published",
+              "isolation": sandbox.AUTO}
     job = None
     try:
         config.update(json.loads((REPO / CONFIG).read_text(encoding="utf-8")) if (REPO / CONFIG).is_file() else {})
@@ -169,15 +188,17 @@ def run(root: Path) -> int:
         submission = ingest.Submission(key="submission", label="submission", students=(ingest.Student("student"),),
                                        sources=(ingest.Source(root / "submission", "submission"),))
         job = Job(submission=submission, exercise_ids=ids, seed=int(config["seed"]), data_path=data_path,
-                  timeout=float(config["timeout"]), notices=notices)
+                  timeout=float(config["timeout"]), notices=notices, isolation=str(config["isolation"]))
         report = grade_submission(job)
     except Exception as exc:   # grading itself failed: the student still gets a results.json that says so
         traceback.print_exc(file=sys.stdout)
         if job is None:
-            files.write_json(results, {"score": 0, "output": "The autograder could not start; your instructor has "
-                                       "its log.", "visibility": "visible", "stdout_visibility": "hidden", "tests": []})
+            files.write_json(results, {**UNFINISHED, "output": "The autograder could not start; your instructor "
+                                       "has its log."})
             return 0
         report = fallback_report(job, f"{type(exc).__name__}: {exc}"[:300])
+    finally:
+        close_server()   # the warm server and everything in it: no child outlives grading
     files.write_json(root / "results" / "nngrade-report.json", report)
     files.write_json(results, gradescope.to_gradescope(report, config["hidden_visibility"]))
     print(gradescope.summary_text(report))

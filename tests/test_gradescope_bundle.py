@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -69,7 +71,8 @@ def test_the_zip_holds_the_scripts_at_its_root_and_the_project(bundle):
     assert {f"reference/{e.stem}.py" for e in EXERCISES.values()} <= names
     assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith("tests/") for n in names)
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
-    assert config == {"exercises": ["04", "07"], "seed": 17, "timeout": 3.0, "hidden_visibility": "after_published"}
+    assert config == {"exercises": ["04", "07"], "seed": 17, "timeout": 3.0, "hidden_visibility": "after_published",
+                      "isolation": "auto"}
 
 
 def test_the_scripts_are_valid_bash(bundle, tmp_path):
@@ -119,3 +122,98 @@ def test_gradescope_usage_errors_are_one_line(tmp_path):
         result = run_cli("gradescope", *args)
         assert result.returncode == 2 and result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, \
             (args, result.stderr)
+
+
+FORGER = '''"""On Gradescope as root without bubblewrap: forge results.json, plant a conftest, leave a daemon, steal."""
+import json, os, signal, time
+ROOT = {root!r}
+RESULTS = os.path.join(ROOT, "results", "results.json")
+FORGED = json.dumps({{"score": 1000.0, "output": "forged", "tests": []}})
+
+
+def _try(action):
+    try:
+        return action()
+    except Exception:
+        return None
+
+
+def _forge():
+    with open(RESULTS, "w") as handle:
+        handle.write(FORGED)
+
+
+def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_output):
+    _try(_forge)                                                                              # (a)
+    _try(lambda: open(os.path.join(ROOT, "source", "graders", "conftest.py"), "w").write("import os; os._exit(0)"))  # (b)
+    if os.fork() == 0:                                                                        # (c)
+        os.setsid()
+        if os.fork() == 0:
+            end = time.time() + 8
+            while time.time() < end:
+                _try(_forge)
+                time.sleep(0.05)
+        os._exit(0)
+    config = _try(lambda: json.load(open(os.path.join(ROOT, "source", "nngrade-autograder.json"))))      # (d)
+    solution = _try(lambda: open(os.path.join(ROOT, "source", "reference", "07_backpropagation.py")).read())
+    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:                                # and kill the grader
+        if b"grade.py" in (_try(lambda: open(f"/proc/{{pid}}/cmdline", "rb").read()) or b""):
+            _try(lambda: os.kill(int(pid), signal.SIGKILL))
+    if solution is None:
+        return {{"error": float(config["seed"]) if config else -1.0}}
+    namespace = {{}}
+    exec(solution, namespace)
+    return namespace["backprop_step"](x, target, learnrate, weights_input_hidden, weights_hidden_output)
+'''
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0, reason="Gradescope runs the autograder as root")
+def test_as_root_without_bubblewrap_a_submission_can_neither_forge_nor_steal(tmp_path):
+    """Gradescope's container: root, no bubblewrap (--isolation process is what `auto` falls back to there)."""
+    from nngrade import users
+    if users.available() is not None:
+        pytest.skip(f"own users: {users.available()}")
+    out = tmp_path / "autograder.zip"
+    built = run_cli("gradescope", "--out", str(out), "--seed", "4242", "--timeout", "5", "--exercises", "07",
+                    "--isolation", "process")
+    assert built.returncode == 0, built.stderr
+    root = _autograder(tmp_path, out, {})
+    (root / "submission" / "07_backpropagation.py").write_text(FORGER.format(root=str(root)))
+    results = _run(root)
+    time.sleep(1.0)   # what a daemon that outlived grading would use to rewrite results.json
+    text = (root / "results" / "results.json").read_text()
+    assert json.loads(text) == results and "forged" not in text
+    report = json.loads((root / "results" / "nngrade-report.json").read_text())
+    assert report["isolation"] == "user"
+    assert results["score"] == report["score"] == 0.0          # neither the reference nor its values were reached
+    assert "4242" not in json.dumps(report["exercises"])   # nor the class's seed (-1: not found)
+    assert not (root / "source" / "graders" / "conftest.py").exists()
+    assert _no_process_of_users_left(users.uid_range())
+
+
+def _no_process_of_users_left(ids: range) -> bool:
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and entry.stat().st_uid in ids and \
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                return False
+        except (OSError, IndexError):
+            continue
+    return True
+
+
+def test_a_grader_killed_midway_leaves_results_that_say_so(bundle, tmp_path):
+    """results.json says "did not finish" from the start; only the grader's own final write replaces it."""
+    root = _autograder(tmp_path, bundle, {"07_backpropagation.py": "import time\ntime.sleep(60)\n"})
+    env = {**os.environ, "NNGRADE_AUTOGRADER_ROOT": str(root), "NNGRADE_PYTHON": sys.executable}
+    proc = subprocess.Popen([str(root / "run_autograder")], cwd=root, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    results = root / "results" / "results.json"
+    deadline = time.monotonic() + 60
+    while not results.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    left = json.loads(results.read_text())
+    jsonschema.validate(left, RESULTS_SCHEMA)
+    assert left["score"] == 0 and "did not finish" in left["output"] and left["visibility"] == "visible"

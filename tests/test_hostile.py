@@ -2,13 +2,15 @@
 
 The corpus is graded like a class folder, one student after another, with correct
 submissions in between, once per isolation level this machine offers ("process"
-everywhere, "bubblewrap" where bwrap is installed). For each file: its score stays within
-what it earned, every check has a status from the expected set, the report written
-afterwards is the grader's, nothing it started is still running, and the correct
-submissions graded after it still get full marks. Files marked `bubblewrap` are held
-only by the sandbox (reading the project, lifting limits, escaping the process group,
-killing the grader...): at the process level they are never run. README.md, "Security
-model", says what each level holds.
+everywhere, "user" as root, "bubblewrap" where bwrap is installed). For each file: its
+score stays within what it earned, every check has a status from the expected set, the
+report written afterwards is the grader's, nothing it started is still running, and the
+correct submissions graded after it still get full marks. Each file says the weakest
+level that holds it (`contained`): "process" for what any child process holds; "user"
+for what a user id of the child's own holds (reading the project, lifting limits,
+escaping the process group, killing the grader: root without bubblewrap); "bubblewrap"
+for what only the sandbox holds (the network). Below that level a file is never run.
+README.md, "Security model", says what each level holds.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO, SAMPLE_DATA, run_cli
-from test_runner import isolation_levels
+from test_runner import at_level, isolation_levels
 
 from nngrade import sandbox
 from nngrade.checks import ERROR, FAILED, NOT_IMPLEMENTED, TIMEOUT
@@ -43,7 +45,7 @@ ALL = ["04", "05", "06", "07", "08"]
 class Hostile:
     statuses: frozenset[str]        # every check of the file that is worth points ends in one of these
     max_score: float = 0.0
-    bubblewrap: bool = False        # contained only by the sandbox
+    contained: str = sandbox.PROCESS   # the weakest isolation level that holds it (nngrade.sandbox.LEVELS)
     problem: str = ""               # found in the exercise's problem line, if given
     beside: tuple[str, ...] = ()    # files from hostile/beside/ put next to the submission
     pad_to: int = 0                 # bytes the file is padded to with comments
@@ -52,6 +54,9 @@ class Hostile:
     @property
     def hangs(self) -> bool:
         return self.statuses == {TIMEOUT}
+
+    def held_at(self, level: str) -> bool:
+        return sandbox.LEVELS.index(level) >= sandbox.LEVELS.index(self.contained)
 
 
 def expect(*statuses: str, **kwargs) -> Hostile:
@@ -70,20 +75,20 @@ HOSTILE = {
     "sleep_function": expect(TIMEOUT),
     "ignore_signals": expect(TIMEOUT),
     "memory_bomb": expect(ERROR, message="MemoryError"),
-    "lift_limits": expect(ERROR, bubblewrap=True, message="not allowed to raise"),
-    "fork_bomb": expect(TIMEOUT, bubblewrap=True),
-    "process_pool": expect(ERROR, bubblewrap=True, message="Resource temporarily unavailable"),
-    "setsid_escape": expect(NOT_IMPLEMENTED, ERROR, bubblewrap=True),
+    "lift_limits": expect(ERROR, contained=sandbox.USER, message="not allowed to raise"),
+    "fork_bomb": expect(TIMEOUT, contained=sandbox.USER),
+    "process_pool": expect(ERROR, contained=sandbox.USER, message="Resource temporarily unavailable"),
+    "setsid_escape": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER),
     "print_gigabytes": expect(TIMEOUT),
     "huge_file": expect(ERROR, message="File too large"),
     "fake_output": expect(NOT_IMPLEMENTED, ERROR),
     "forge_channel": expect(FAILED, ERROR),
     "write_report": expect(NOT_IMPLEMENTED, ERROR),
-    "read_reference": expect(ERROR, bubblewrap=True),
-    "import_reference": expect(ERROR, bubblewrap=True, message="could not be imported"),
-    "write_grader": expect(ERROR, bubblewrap=True),
-    "kill_grader": expect(ERROR, NOT_IMPLEMENTED, bubblewrap=True),   # EPERM as root; ignored by a namespace's init
-    "network": expect(ERROR, bubblewrap=True, message="Network is unreachable"),
+    "read_reference": expect(ERROR, contained=sandbox.USER),
+    "import_reference": expect(ERROR, contained=sandbox.USER, message="could not be imported"),
+    "write_grader": expect(ERROR, contained=sandbox.USER),
+    "kill_grader": expect(ERROR, NOT_IMPLEMENTED, contained=sandbox.USER),   # EPERM as root; ignored by a namespace's init
+    "network": expect(ERROR, contained=sandbox.BUBBLEWRAP, message="Network is unreachable"),
     "patch_numpy": expect(FAILED),
     "always_equal": expect(FAILED, ERROR),
     "array_subclass": expect(FAILED),
@@ -123,12 +128,13 @@ def class_run(request, tmp_path_factory) -> ClassRun:
     level = request.param
     folder = tmp_path_factory.mktemp(f"class-{level}")
     hostile, correct = {}, []
-    runnable = [name for name, item in HOSTILE.items() if level == sandbox.BUBBLEWRAP or not item.bubblewrap]
-    for number, name in enumerate(runnable):
-        if number % CORRECT_EVERY == 0:
-            correct.append(_grade_correct(folder / f"correct-{number}", ["07"] if number else ALL, level))
-        hostile[name] = _grade_hostile(name, HOSTILE[name], folder / name, level)
-    correct.append(_grade_correct(folder / "correct-last", ALL, level))
+    runnable = [name for name, item in HOSTILE.items() if item.held_at(level)]
+    with at_level(level) as requested:
+        for number, name in enumerate(runnable):
+            if number % CORRECT_EVERY == 0:
+                correct.append(_grade_correct(folder / f"correct-{number}", ["07"] if number else ALL, requested))
+            hostile[name] = _grade_hostile(name, HOSTILE[name], folder / name, requested)
+        correct.append(_grade_correct(folder / "correct-last", ALL, requested))
     return ClassRun(hostile, correct)
 
 
@@ -137,7 +143,7 @@ def test_hostile_submission_earns_nothing_it_did_not_compute(class_run, name, re
     level = request.node.callspec.params["class_run"]
     item = HOSTILE[name]
     if name not in class_run.hostile:
-        pytest.skip("contained only by bubblewrap: not run at the process level")
+        pytest.skip(f"held only at the {item.contained} level: not run at the {level} level")
     graded = class_run.hostile[name]
     report, exercise = graded.report, graded.report.exercises[0]
     assert report.isolation == level
@@ -160,8 +166,8 @@ def test_correct_submissions_graded_between_hostile_ones_get_full_marks(class_ru
 
 def test_bulk_grading_a_class_of_the_corpus_and_correct_submissions(tmp_path):
     """`grade.py bulk` on a mixed class folder, at the level it picks itself: full marks where earned, else nothing."""
-    level = sandbox.BUBBLEWRAP if sandbox.unavailable_reason() is None else sandbox.PROCESS
-    names = [name for name, item in HOSTILE.items() if level == sandbox.BUBBLEWRAP or not item.bubblewrap]
+    level = sandbox.choose(sandbox.AUTO)
+    names = [name for name, item in HOSTILE.items() if item.held_at(level)]
     folder, out = tmp_path / "class", tmp_path / "graded"
     students, tokens = {}, []
     for number, name in enumerate(names):
