@@ -100,8 +100,7 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
         graded = dict(zip(((index, task.exercise.id) for index, task, _ in jobs),
                           pool.map(lambda job: _grade_one(job[1], job[2], limits, run_student), jobs)))
     run_seconds = time.perf_counter() - started
-    fallback = sandbox.fallback_reason()
-    notices = (f"the sandbox could not be used, so student code ran at the process level: {fallback}",) if fallback else ()
+    notices = _isolation_notices({g.run.isolation for g in graded.values() if g.run is not None})
     json_report = _run_graders(graded, exercises)
     timings = {"run_seconds": round(run_seconds / len(works), 4),
                "total_seconds": round((time.perf_counter() - started) / len(works), 4)}
@@ -127,6 +126,17 @@ def _load_graders(exercises: list[Exercise]) -> None:
         sys.path.insert(0, str(GRADERS))
     for exercise in exercises:
         importlib.import_module(_grader_file(exercise).stem)
+
+
+def _isolation_notices(levels: set[str]) -> tuple[str, ...]:
+    """What a report says about how its student code was contained, where that is less than the sandbox."""
+    notices = []
+    fallback = sandbox.fallback_reason()
+    if fallback and levels - {sandbox.BUBBLEWRAP}:
+        notices.append(f"the sandbox could not be used, so student code ran without it: {fallback}")
+    if sandbox.PROCESS in levels:
+        notices.append(sandbox.uncontained())
+    return tuple(notices)
 
 
 def _run_graders(graded: dict[tuple[int, str], Graded], exercises: list[Exercise]) -> dict:

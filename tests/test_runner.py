@@ -317,3 +317,18 @@ def test_the_thread_based_collector_of_windows_works_here_too(tmp_path):
     proc.stdin.write(json.dumps({"file": str(looping), "module": "submission", "calls": [], "limits": {}}).encode())
     proc.stdin.close()
     assert _collect_with_threads(proc, Limits(timeout=1), set()).timed_out
+
+
+def test_the_plain_process_level_says_once_what_it_does_not_contain(tmp_path, plain_process):
+    from nngrade.cli import find_tasks
+    from nngrade.grading import grade
+    from nngrade.terminal import render
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "07_backpropagation.py").write_text((REPO / "reference" / "07_backpropagation.py").read_text())
+    (folder / "06_forward_pass.py").write_text((REPO / "reference" / "06_forward_pass.py").read_text())
+    report = grade(find_tasks(["06", "07"], True, folder), 3, None, str(folder), Limits(isolation=plain_process))
+    assert report.isolation == sandbox.PROCESS and report.score == report.max_score
+    said = [n for n in report.notices if "without a sandbox" in n]
+    assert len(said) == 1 and "read and change your files" in said[0]
+    assert render(report).count("without a sandbox") == 1

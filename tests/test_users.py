@@ -164,3 +164,21 @@ def test_a_python_out_of_other_users_reach_still_imports(run, tmp_path):
     """Here Python may live under /root (0700): the child keeps it reachable, so a student's imports work."""
     source = "import json, decimal, statistics, subprocess\ndef f():\n    return {'q': statistics.mean([1.0, 3.0])}\n"
     assert run(tmp_path, source, ("q",)).calls[0].values == {"q": 2.0}
+
+
+def test_a_timed_out_child_leaves_nothing_running(run, tmp_path):
+    token = "nnt-" + secrets.token_hex(5)
+    source = f'''
+import ctypes, os, time
+def f():
+    if os.fork() == 0:
+        os.setsid()
+        ctypes.CDLL(None).prctl(15, b"{token}", 0, 0, 0)
+        time.sleep(30)
+        os._exit(0)
+    while True:
+        pass
+'''
+    result = run(tmp_path, source, ("q",), Limits(timeout=1, isolation=sandbox.PROCESS))
+    assert result.timed_out
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _name(p) == token]
