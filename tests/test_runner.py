@@ -222,13 +222,12 @@ def f():
     assert result.calls[0].values == {**dict.fromkeys(names, 0.0), "folder": 1.0, "tmp": 1.0}
 
 
-@needs_bubblewrap
-def test_bubblewrap_bounds_the_number_of_processes(tmp_path):
-    path = write(tmp_path, '''
+# A hundred sleeping processes where nothing bounds them; "q" says how many started, "uid" as whom.
+FORKS_A_HUNDRED = '''
 import os, time
 def f():
     started = 0
-    for _ in range(100):   # where nothing bounds it, a hundred sleeping processes and no more
+    for _ in range(100):
         try:
             if os.fork() == 0:
                 time.sleep(30)
@@ -236,8 +235,13 @@ def f():
             started += 1
         except OSError:
             pass
-    return {"q": float(started)}
-''')
+    return {"q": float(started), "uid": float(os.getuid())}
+'''
+
+
+@needs_bubblewrap
+def test_bubblewrap_bounds_the_number_of_processes(tmp_path):
+    path = write(tmp_path, FORKS_A_HUNDRED)
     result = run_file(path, [Call(0, "f", {}, ("q",))], Limits(timeout=5, processes=16, isolation=sandbox.BUBBLEWRAP))
     assert 0 < result.calls[0].values["q"] < 16
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO
+from test_runner import FORKS_A_HUNDRED
 
 from nngrade import sandbox, users
 from nngrade.runner import Call, Limits, run_file
@@ -112,21 +113,7 @@ def f():
 
 
 def test_a_fork_bomb_is_bounded_by_the_users_own_process_limit(run, tmp_path):
-    source = '''
-import os, time
-def f():
-    started = 0
-    for _ in range(100):
-        try:
-            if os.fork() == 0:
-                time.sleep(30)
-                os._exit(0)
-            started += 1
-        except OSError:
-            pass
-    return {"q": float(started), "uid": float(os.getuid())}
-'''
-    result = run(tmp_path, source, ("q", "uid"), Limits(timeout=5, processes=16, isolation=sandbox.PROCESS))
+    result = run(tmp_path, FORKS_A_HUNDRED, ("q", "uid"), Limits(timeout=5, processes=16, isolation=sandbox.PROCESS))
     assert 0 < result.calls[0].values["q"] < 16
     assert users.processes_of(int(result.calls[0].values["uid"])) == []
 
