@@ -47,7 +47,8 @@ def test_the_fixture_covers_the_cases_the_writers_must_handle(reports):
     assert reports["right"]["score"] == reports["right"]["max_score"]
     assert 0 < reports["wrong"]["score"] < reports["wrong"]["max_score"]
     assert reports["broken"]["score"] == 0 and all(e["problem"] for e in reports["broken"]["exercises"])
-    assert "\x00" in reports["chatty"]["exercises"][0]["output"]
+    chatty = reports["chatty"]["exercises"][0]["output"]   # made safe where it entered: shown, not obeyed
+    assert "<tag> & ]]>" in chatty and "\ufffd" in chatty and not any(c in chatty for c in "\x00\x07\x1b")
     assert all(e["file"] is None for e in reports["nothing"]["exercises"])
 
 
