@@ -102,7 +102,7 @@ def discover(folder: Path) -> Found:
             continue
         kind = _kind(entry)
         if kind not in ("file", "folder"):
-            if entry.suffix.lower() in (".py", ".zip") or kind == "link" or entry.name in gradescope:
+            if entry.suffix.lower() in (".py", ".zip") or kind == _LINK or entry.name in gradescope:
                 warnings.append(f"{_shown(entry)}: {kind}, not a plain file or folder: skipped")
             continue
         match = CANVAS_NAME.match(entry.name) if kind == "file" else None
@@ -125,8 +125,11 @@ def discover(folder: Path) -> Found:
     return Found(submissions, [untrusted.text(w, 1000) for w in warnings])
 
 
+_LINK = "a symbolic link"
+
+
 def _kind(path: Path) -> str:
-    """What `path` is, without following a link: "file", "folder", "link", "missing" or the special kind."""
+    """What `path` is, without following a link: "file", "folder", "missing", or what else it is (a link, a FIFO...)."""
     try:
         mode = path.lstat().st_mode
     except OSError:
@@ -135,7 +138,7 @@ def _kind(path: Path) -> str:
         return "file"
     if stat.S_ISDIR(mode):
         return "folder"
-    return {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+    return {stat.S_IFLNK: _LINK, stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
             stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}.get(stat.S_IFMT(mode), "a special file")
 
 
@@ -341,7 +344,7 @@ def content_hash(submission: Submission) -> str:
     digest = hashlib.sha256()
     for source in sorted(submission.sources, key=lambda s: (s.name, str(s.path))):
         for relative, path in _hashed_files(source):
-            digest.update(f"{relative}\0".encode("utf-8", "surrogateescape"))
+            digest.update(f"{relative}\0".encode("utf-8", "surrogatepass"))
             try:
                 with _open_regular(path) as handle:
                     for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -353,7 +356,11 @@ def content_hash(submission: Submission) -> str:
 
 
 def _open_regular(path: Path):
-    """Open a regular file for reading, never a FIFO or device (that would block or never end), nor a link."""
+    """Open a regular file for reading; never a FIFO or a device (reading would block, never end, or act), nor a
+    link. Checked before opening, and again on what was opened (the file could be swapped in between)."""
+    kind = _kind(path)
+    if kind != "file":
+        raise OSError(0, f"{kind}, not a regular file", str(path))
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     fd = os.open(path, flags)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -369,14 +376,15 @@ def _hashed_files(source: Source) -> list[tuple[str, Path]]:
 
 
 def _walk(folder: Path) -> list[tuple[str, Path]]:
-    """The regular .py and .zip files under `folder`, relative names sorted; hidden and system folders skipped,
-    links never followed, FIFOs, sockets and devices never taken."""
+    """The entries named .py or .zip under `folder`, relative names sorted; hidden and system folders skipped,
+    links to folders never followed. Links, FIFOs and devices among them are listed (to be refused by name
+    in the report), never opened."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not _ignored(d))
-        for name in sorted(files):
+        for name in sorted(files + [d for d in dirs if _kind(Path(root) / d) == _LINK]):
             path = Path(root) / name
-            if name.lower().endswith((".py", ".zip")) and not _ignored(name) and _kind(path) == "file":
+            if name.lower().endswith((".py", ".zip")) and not _ignored(name):
                 found.append((path.relative_to(folder).as_posix(), path))
     return found
 
@@ -419,13 +427,14 @@ class _Budget:
 
 
 def _take(collected: Collected, name: str, path: Path, shown: str, limits: Limits) -> None:
+    kind = _kind(path)
+    if kind != "file":
+        collected.notices.append(f"{shown}: {kind}, not a regular file: not graded")
+        return
     try:
         info = path.lstat()
     except OSError as exc:
         collected.notices.append(f"{shown}: cannot read it ({exc.strerror})")
-        return
-    if not stat.S_ISREG(info.st_mode):
-        collected.notices.append(f"{shown}: not a regular file (a link, FIFO or device): not graded")
         return
     if info.st_size > limits.file_bytes:
         collected.notices.append(f"{shown}: {info.st_size} bytes, more than the {limits.file_bytes} allowed: not graded")
