@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
+from .. import untrusted
+
 
 def _file_mode() -> int:
     """What a plain open() would create: mkstemp's 0600 would hide reports from the other instructors."""
@@ -48,9 +50,9 @@ class _Atomic:
 
 # A lone surrogate cannot be encoded as UTF-8: one in any text would stop the writer (and a bulk run).
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# A cell a spreadsheet would run as a formula: =, +, -, @ (or their full-width forms), or a tab or line break
-# before one.
-_FORMULA = re.compile("[=+\\-@\t\r\n\uff1d\uff0b\uff0d\uff20]")
+# A cell a spreadsheet would run as a formula starts with =, +, -, @ or their full-width forms, perhaps after
+# spaces (a tab or a line break before one is a space once the cell is one line of clean text).
+_FORMULA = re.compile("\\s*[=+\\-@\uff1d\uff0b\uff0d\uff20]")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
@@ -70,8 +72,9 @@ def write_json(path: Path, data: dict | list) -> str:
 def write_csv(path: Path, rows: Iterable[list[str]]) -> int:
     """Stream rows into a UTF-8 CSV file (no byte-order mark: LMS importers read the header literally).
 
-    Every cell is safe to open in a spreadsheet: one that would start a formula (a student's name
-    `=HYPERLINK(...)`, `@SUM(...)`) is prefixed with an apostrophe, as OWASP recommends; numbers stay numbers.
+    Every cell is safe to open in a spreadsheet: one line of clean text, and one that would start a formula
+    (a student's name `=HYPERLINK(...)`, `@SUM(...)`) is prefixed with an apostrophe, as OWASP recommends;
+    numbers stay numbers.
     """
     count = 0
     with _Atomic(path, newline="") as handle:
@@ -83,5 +86,6 @@ def write_csv(path: Path, rows: Iterable[list[str]]) -> int:
 
 
 def csv_cell(value: object) -> str:
-    text = _SURROGATE.sub("\ufffd", str(value))
+    """One line of safe text (nngrade.untrusted), that no spreadsheet runs as a formula."""
+    text = untrusted.text(value)
     return "'" + text if _FORMULA.match(text) and not _NUMBER.fullmatch(text) else text
