@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import os
 import re
 import stat
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -26,6 +29,7 @@ from . import untrusted
 GRADESCOPE_METADATA = "submission_metadata.yml"
 CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)(?P<late>_LATE)?_(?P<user>[0-9]+)_(?P<attempt>[0-9]+)_(?P<original>.+)$")
 SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
+_WINDOWS_DEVICE = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\.|$)", re.IGNORECASE)
 IGNORED_NAMES = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
 
 
@@ -244,9 +248,10 @@ def _from_lms(student: Student) -> bool:
 
 
 def safe_id(raw: str) -> str:
-    """A student id usable as a file name on every system: no separators, no leading dot."""
-    cleaned = SAFE_ID.sub("_", raw.strip()).strip("._") or "student"
-    return cleaned[:100]
+    """A student id usable as a file name on every system: no separators, no leading dot, and not a name
+    Windows keeps for a device (`nul.json` would be no file at all there: the report would be lost)."""
+    cleaned = (SAFE_ID.sub("_", raw.strip()).strip("._") or "student")[:100]
+    return f"_{cleaned}" if _WINDOWS_DEVICE.match(cleaned) else cleaned
 
 
 def _ignored(name: str) -> bool:
@@ -442,6 +447,12 @@ def _take(collected: Collected, name: str, path: Path, shown: str, limits: Limit
     collected.files.append((name, path, shown))
 
 
+# What reading a damaged or hostile archive raises (corrupt deflate data is a zlib.error, a name that is not
+# the UTF-8 it claims a UnicodeDecodeError, a malformed header a struct.error): the student's file, never our crash.
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError,
+               ValueError, OverflowError, struct.error, zlib.error, lzma.LZMAError)
+
+
 def _unzip_py(archive: Path, target: Path, collected: Collected, limits: Limits, budget: _Budget) -> None:
     """Extract the .py members of `archive` into `target`, refusing what could escape it or exhaust us."""
     try:
@@ -476,7 +487,7 @@ def _unzip_py(archive: Path, target: Path, collected: Collected, limits: Limits,
                     return
                 budget.bytes -= written
                 collected.files.append((parts[-1], out, f"{archive}:{'/'.join(parts)}"))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
+    except _ZIP_ERRORS as exc:
         collected.notices.append(f"{archive.name}: not a readable zip file ({_reason(exc)})")
 
 

@@ -84,6 +84,46 @@ def test_the_unpacking_budget_is_the_submissions_not_each_zips(tmp_path):
     assert len(members.files) == 4 and any("more than the 4 allowed" in n for n in members.notices)
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_a_damaged_zip_is_the_students_notice_never_an_exception(tmp_path, method):
+    """Corrupt deflate data (zlib.error), names that are not the UTF-8 they claim (UnicodeDecodeError), broken
+    headers: one such zip raised out of collect and failed the whole batch."""
+    import random
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as bundle:
+        bundle.writestr("hw/07_backpropagation.py", "x = 1\n" * 50)
+        bundle.writestr("04_gradient_step.py", "y = 2\n" * 30)
+    good, rng, unreadable = buffer.getvalue(), random.Random(method), 0
+    for n in range(200):
+        damaged = bytearray(good)
+        for _ in range(rng.randint(1, 8)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        path = tmp_path / f"{n}.zip"
+        path.write_bytes(bytes(damaged))
+        submission = ingest.Submission("s", "s", (ingest.Student("s"),), (ingest.Source(path, "s.zip"),))
+        collected = ingest.collect(submission, tmp_path / f"out{n}")
+        unreadable += any("not a readable zip file" in notice for notice in collected.notices)
+    assert unreadable > 0      # the damage was real for some of them
+
+
+def test_a_zip_member_name_that_is_not_its_claimed_utf8_is_a_notice(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        bundle.writestr("07_backpropagation.py", "x = 1\n")
+    data = bytearray(buffer.getvalue().replace(b"07_backpropagation", b"07_\xff\xfeckpropagation"))
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):     # flag bit 11: the name is UTF-8
+        data[data.find(signature) + offset + 1] |= 0x08
+    (tmp_path / "bad.zip").write_bytes(bytes(data))
+    submission = ingest.Submission("s", "s", (ingest.Student("s"),), (ingest.Source(tmp_path / "bad.zip", "bad.zip"),))
+    collected = ingest.collect(submission, tmp_path / "out")
+    assert collected.files == [] and "not a readable zip file" in collected.notices[0]
+
+
+def test_ids_are_never_windows_device_names():
+    assert [ingest.safe_id(name) for name in ("nul", "CON", "com1", "lpt9.x", "Conrad", "aux_1")] == \
+        ["_nul", "_CON", "_com1", "_lpt9.x", "Conrad", "aux_1"]
+
+
 # --- identities --------------------------------------------------------------------------------
 
 def test_a_folder_named_like_a_canvas_user_yields_to_the_canvas_user(tmp_path):
