@@ -30,6 +30,7 @@ GRADESCOPE_METADATA = "submission_metadata.yml"
 CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)(?P<late>_LATE)?_(?P<user>[0-9]+)_(?P<attempt>[0-9]+)_(?P<original>.+)$")
 SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
 _WINDOWS_DEVICE = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\.|$)", re.IGNORECASE)
+MAX_DEPTH = 32   # folders below a submission's own that are searched for its files
 IGNORED_NAMES = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
 
 
@@ -99,6 +100,8 @@ def discover(folder: Path) -> Found:
     warnings: list[str] = []
     metadata = folder / GRADESCOPE_METADATA
     gradescope = parse_gradescope_metadata(_read_text(metadata)) if _kind(metadata) == "file" else {}
+    if _kind(metadata) not in ("file", "missing"):
+        warnings.append(f"{_shown(metadata)}: {_kind(metadata)}, not a regular file: not read")
     submissions: list[Submission] = []
     canvas: dict[str, list[tuple[re.Match, Path]]] = {}
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
@@ -380,17 +383,33 @@ def _hashed_files(source: Source) -> list[tuple[str, Path]]:
     return [(source.name, source.path)] if _kind(source.path) == "file" else []
 
 
-def _walk(folder: Path) -> list[tuple[str, Path]]:
+def _walk(folder: Path, notices: list[str] | None = None) -> list[tuple[str, Path]]:
     """The entries named .py or .zip under `folder`, relative names sorted; hidden and system folders skipped,
-    links to folders never followed. Links, FIFOs and devices among them are listed (to be refused by name
-    in the report), never opened."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not _ignored(d))
-        for name in sorted(files + [d for d in dirs if _kind(Path(root) / d) == _LINK]):
-            path = Path(root) / name
-            if name.lower().endswith((".py", ".zip")) and not _ignored(name):
+    links never followed. Links, FIFOs and devices among them are listed (to be refused by name in the
+    report), never opened. Iterative, and at most `MAX_DEPTH` folders deep: a deeper tree exhausted
+    Python's recursion in the parent and stopped the run for everyone."""
+    found, stack, too_deep = [], [(folder, 0)], False
+    while stack:
+        current, depth = stack.pop()
+        try:
+            with os.scandir(current) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            continue
+        below = []
+        for entry in entries:
+            if _ignored(entry.name):
+                continue
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                below.append(path)
+            elif entry.name.lower().endswith((".py", ".zip")):
                 found.append((path.relative_to(folder).as_posix(), path))
+        too_deep = too_deep or bool(below and depth + 1 >= MAX_DEPTH)
+        if depth + 1 < MAX_DEPTH:   # a folder's files, then its subfolders' in name order (as os.walk does)
+            stack += [(path, depth + 1) for path in reversed(below)]
+    if too_deep and notices is not None:
+        notices.append(f"{folder}: folders more than {MAX_DEPTH} levels deep were not searched")
     return found
 
 
@@ -404,7 +423,8 @@ def collect(submission: Submission, scratch: Path, limits: Limits = Limits()) ->
     found = []   # (name, path, shown as)
     for source in submission.sources:
         if _kind(source.path) == "folder":
-            found += [(PurePosixPath(rel).name, path, f"{source.path}/{rel}") for rel, path in _walk(source.path)]
+            found += [(PurePosixPath(rel).name, path, f"{source.path}/{rel}")
+                      for rel, path in _walk(source.path, collected.notices)]
         else:
             found.append((source.name, source.path, str(source.path)))
     budget = _Budget(limits.zip_members, limits.zip_bytes)

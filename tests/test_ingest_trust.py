@@ -54,10 +54,12 @@ def test_fifos_sockets_and_links_are_never_opened(tmp_path):
     (root / "carol" / "07_backpropagation.py").symlink_to(outside / "07_backpropagation.py")
     (root / "carol" / "sub").symlink_to(outside, target_is_directory=True)
     (root / "linked").symlink_to(outside, target_is_directory=True)
+    os.mkfifo(root / ingest.GRADESCOPE_METADATA)
     found = ingest.discover(root)
     assert sorted(st.id for sub in found for st in sub.students) == ["alice", "bob", "carol"]
     assert any("fifo.py" in w and "FIFO" in w for w in found.warnings)
     assert any("linked" in w and "link" in w for w in found.warnings)
+    assert any(ingest.GRADESCOPE_METADATA in w and "FIFO" in w for w in found.warnings)
     by_id = {sub.students[0].id: sub for sub in found}
     for student in ("bob", "carol"):
         collected = ingest.collect(by_id[student], tmp_path / f"scratch-{student}")
@@ -68,6 +70,30 @@ def test_fifos_sockets_and_links_are_never_opened(tmp_path):
                                       "carol": [("07_backpropagation.py", "link")]}[student]), collected.notices
         ingest.content_hash(by_id[student])      # returns: nothing special is read
     assert [name for name, _, _ in ingest.collect(by_id["alice"], tmp_path / "s").files] == ["07_backpropagation.py"]
+
+
+@posix_only
+def test_a_folder_deeper_than_pythons_recursion_is_searched_to_a_bound(tmp_path):
+    """1200 nested folders: os.walk's recursion raised in the parent and stopped bulk for the whole class."""
+    root = tmp_path / "class"
+    _correct(root / "alice")
+    fd = os.open(root / "alice", os.O_RDONLY)
+    try:
+        for _ in range(1200):
+            os.mkdir("d", dir_fd=fd)
+            fd, parent = os.open("d", os.O_RDONLY, dir_fd=fd), fd
+            os.close(parent)
+        os.close(os.open("04_gradient_step.py", os.O_CREAT | os.O_WRONLY, dir_fd=fd))
+    finally:
+        os.close(fd)
+    try:
+        alice = ingest.discover(root)[0]
+        ingest.content_hash(alice)
+        collected = ingest.collect(alice, tmp_path / "scratch")
+        assert [name for name, _, _ in collected.files] == ["07_backpropagation.py"]
+        assert any(f"more than {ingest.MAX_DEPTH} levels deep" in notice for notice in collected.notices)
+    finally:
+        subprocess.run(["rm", "-rf", str(root / "alice" / "d")], check=True)   # shutil.rmtree recurses too
 
 
 def test_the_unpacking_budget_is_the_submissions_not_each_zips(tmp_path):
