@@ -104,7 +104,11 @@ def discover(folder: Path) -> Found:
         warnings.append(f"{_shown(metadata)}: {_kind(metadata)}, not a regular file: not read")
     submissions: list[Submission] = []
     canvas: dict[str, list[tuple[re.Match, Path]]] = {}
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError as exc:
+        raise IngestError(f"{folder}: cannot list it ({exc.strerror})") from None
+    for entry in entries:
         if _ignored(entry.name) or entry.name == GRADESCOPE_METADATA:
             continue
         kind = _kind(entry)
