@@ -162,6 +162,18 @@ def test_a_folder_named_like_a_canvas_user_yields_to_the_canvas_user(tmp_path):
     assert len(found.warnings) == 1 and "'4242~2'" in found.warnings[0] and found.warnings[0] in folder.notices
 
 
+def test_submission_keys_stay_unique_when_names_collide(tmp_path):
+    _correct(tmp_path / "canvas-4242")                    # the key Canvas user 4242's submission gets
+    (tmp_path / "doejohn_4242_1001_07_backpropagation.py").write_text("x = 1\n")
+    _correct(tmp_path / "x\x01")                           # both cleaned to one key
+    _correct(tmp_path / "x\x02")
+    found = ingest.discover(tmp_path)
+    keys = [sub.key for sub in found]
+    assert len(set(keys)) == len(keys) == 4
+    hashes = {sub.key: ingest.content_hash(sub) for sub in found}
+    assert hashes[next(sub.key for sub in found if sub.students[0].canvas_id)] != hashes["canvas-4242"]
+
+
 def test_two_gradescope_submitters_with_one_sid_never_share_a_gradebook_row(tmp_path):
     (tmp_path / ingest.GRADESCOPE_METADATA).write_text(
         "submission_1:\n  :submitters:\n  - :name: Ada\n    :sid: '1815'\n"
