@@ -25,6 +25,7 @@ from .writers import files, gradebook, gradescope, junit, lti, summary, summary_
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 FORMATS = ("gradescope", "lti", "junit")
+SHOWN_WARNINGS = 20   # about the class folder, on the terminal; the summary lists them all
 BATCH_SIZE = 16   # submissions per pytest session in a worker (the session costs ~0.2 s)
 
 
@@ -163,8 +164,11 @@ class Batch:
         students = sum(len(sub.students) for sub in self.submissions)
         self._say(f"nngrade bulk · {students} students in {s.folder} · exercises {' '.join(s.exercise_ids)} · "
                   f"seed {s.seed} · grader {self.grader}")
-        for warning in self.submissions.warnings:   # entries skipped, identities renamed: never silently
+        warnings = self.submissions.warnings       # entries skipped, identities renamed: never silently
+        for warning in warnings[:SHOWN_WARNINGS]:
             self._say(f"warning: {warning}")
+        if len(warnings) > SHOWN_WARNINGS:
+            self._say(f"warning: ... and {len(warnings) - SHOWN_WARNINGS} more (all of them in the summary)")
         if s.kept:
             self._say(f"{', '.join(s.kept)} as in the last run ({s.out / ledger.BATCH}); options change them")
         if kept:
