@@ -25,6 +25,7 @@ from .writers import files, gradebook, gradescope, junit, lti, summary, summary_
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 FORMATS = ("gradescope", "lti", "junit")
+SHOWN_WARNINGS = 20   # about the class folder, on the terminal; the summary lists them all
 BATCH_SIZE = 16   # submissions per pytest session in a worker (the session costs ~0.2 s)
 
 
@@ -143,7 +144,7 @@ def resolve_data(path: Path | None, ids: list[str]) -> tuple[str | None, dict, t
 class Batch:
     """One run over a class folder."""
 
-    def __init__(self, settings: Settings, submissions: list[ingest.Submission]):
+    def __init__(self, settings: Settings, submissions: ingest.Found):
         self.settings = settings
         self.submissions = submissions
         self.reports_dir = settings.out / "reports"
@@ -163,6 +164,11 @@ class Batch:
         students = sum(len(sub.students) for sub in self.submissions)
         self._say(f"nngrade bulk · {students} students in {s.folder} · exercises {' '.join(s.exercise_ids)} · "
                   f"seed {s.seed} · grader {self.grader}")
+        warnings = self.submissions.warnings       # entries skipped, identities renamed: never silently
+        for warning in warnings[:SHOWN_WARNINGS]:
+            self._say(f"warning: {warning}")
+        if len(warnings) > SHOWN_WARNINGS:
+            self._say(f"warning: ... and {len(warnings) - SHOWN_WARNINGS} more (all of them in the summary)")
         if s.kept:
             self._say(f"{', '.join(s.kept)} as in the last run ({s.out / ledger.BATCH}); options change them")
         if kept:
@@ -278,7 +284,7 @@ class Batch:
         out, exercises = self.settings.out, self.exercises()
         files.write_csv(out / "gradebook.csv", gradebook.to_rows(
             exercises, ((asdict(student), report) for student, report in self._students())))
-        batch = {**self.batch_info(), "generated_at": lti.iso_timestamp()}
+        batch = {**self.batch_info(), "generated_at": lti.iso_timestamp(), "warnings": list(self.submissions.warnings)}
         class_summary = summary.to_summary((report for _, report in self._students()), exercises, batch)
         files.write_json(out / "summary.json", class_summary)
         files.write_text(out / "summary.html", summary_html.to_html(class_summary))
@@ -313,6 +319,8 @@ class Batch:
         if self.incomplete:
             lines.append(f"could not grade {len(self.incomplete)} submissions ({', '.join(self.incomplete[:5])}"
                          f"{', ...' if len(self.incomplete) > 5 else ''}): their reports say why; re-run to retry")
+        if self.submissions.warnings:
+            lines.append(f"{len(self.submissions.warnings)} warnings about the class folder (above, and in the summary)")
         lines += [f"{'reports:':<12}{self.reports_dir}{os.sep} ({class_summary['students']})",
                   f"{'gradebook:':<12}{out / 'gradebook.csv'}",
                   f"{'summary:':<12}{out / 'summary.json'}, {out / 'summary.html'}"]

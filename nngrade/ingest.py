@@ -14,16 +14,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import os
 import re
 import stat
+import struct
 import zipfile
-from dataclasses import dataclass, field
+import zlib
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from . import untrusted
+
 GRADESCOPE_METADATA = "submission_metadata.yml"
-CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)(?P<late>_LATE)?_(?P<user>\d+)_(?P<attempt>\d+)_(?P<original>.+)$")
+CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)(?P<late>_LATE)?_(?P<user>[0-9]+)_(?P<attempt>[0-9]+)_(?P<original>.+)$")
 SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
+_WINDOWS_DEVICE = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\.|$)", re.IGNORECASE)
+MAX_DEPTH = 32   # folders below a submission's own that are searched for its files
 IGNORED_NAMES = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
 
 
@@ -34,8 +41,8 @@ class IngestError(Exception):
 @dataclass(frozen=True)
 class Limits:
     """What one student's submission may hold before we stop reading it."""
-    zip_members: int = 1000
-    zip_bytes: int = 50_000_000        # uncompressed bytes read out of one zip file, in total
+    zip_members: int = 1000            # entries of its zip files, all of them together
+    zip_bytes: int = 50_000_000        # uncompressed bytes read out of its zip files, all of them together
     file_bytes: int = 2_000_000        # one .py file (larger ones are not student solutions)
     py_files: int = 200                # .py files taken from one submission
 
@@ -73,33 +80,81 @@ class Collected:
 
 # --- discovery ---------------------------------------------------------------------------------
 
-def discover(folder: Path) -> list[Submission]:
-    """Every student in `folder`, in a stable order; raises IngestError if the folder is unusable."""
+class Found(list):
+    """The submissions of a class folder, in a stable order, and what the instructor must be told about the
+    folder itself: entries not taken, identities that collided (also in the submissions' own notices)."""
+
+    def __init__(self, submissions: list[Submission], warnings: list[str]):
+        super().__init__(submissions)
+        self.warnings = warnings
+
+
+def discover(folder: Path) -> Found:
+    """Every student in `folder`, in a stable order; raises IngestError if the folder is unusable.
+
+    Only plain folders and regular files are entries (never a link, a FIFO, a socket or a device:
+    reading a FIFO would hang the whole run), and every name taken from the folder is made safe text.
+    """
     if not folder.is_dir():
         raise IngestError(f"{folder}: not a folder")
+    warnings: list[str] = []
     metadata = folder / GRADESCOPE_METADATA
-    gradescope = parse_gradescope_metadata(_read_text(metadata)) if metadata.is_file() else {}
+    gradescope = parse_gradescope_metadata(_read_text(metadata)) if _kind(metadata) == "file" else {}
+    if _kind(metadata) not in ("file", "missing"):
+        warnings.append(f"{_shown(metadata)}: {_kind(metadata)}, not a regular file: not read")
     submissions: list[Submission] = []
     canvas: dict[str, list[tuple[re.Match, Path]]] = {}
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError as exc:
+        raise IngestError(f"{folder}: cannot list it ({exc.strerror})") from None
+    for entry in entries:
         if _ignored(entry.name) or entry.name == GRADESCOPE_METADATA:
             continue
-        if entry.is_symlink():
-            continue    # a link could point anywhere on the grading machine
-        match = CANVAS_NAME.match(entry.name) if entry.is_file() else None
+        kind = _kind(entry)
+        if kind not in ("file", "folder"):
+            if entry.suffix.lower() in (".py", ".zip") or kind == _LINK or entry.name in gradescope:
+                warnings.append(f"{_shown(entry)}: {kind}, not a plain file or folder: skipped")
+            continue
+        match = CANVAS_NAME.match(entry.name) if kind == "file" else None
         if match:
             canvas.setdefault(match["user"], []).append((match, entry))
-        elif entry.is_dir() and entry.name in gradescope:
+        elif kind == "folder" and entry.name in gradescope:
             submissions.append(_gradescope_submission(entry, gradescope[entry.name]))
-        elif entry.is_dir():
+        elif kind == "folder":
             submissions.append(_single(entry, entry.name, Source(entry, entry.name)))
         elif entry.suffix.lower() in (".py", ".zip"):
             submissions.append(_single(entry, entry.stem, Source(entry, entry.name)))
     submissions += [_canvas_submission(user, files) for user, files in sorted(canvas.items())]
-    missing = sorted(set(gradescope) - {s.key for s in submissions})
-    for name in missing:   # listed in the metadata, but its folder is not there: still a student
-        submissions.append(_gradescope_submission(folder / name, gradescope[name]))
-    return _unique_ids(submissions)
+    taken = {s.key for s in submissions}
+    for name in sorted(set(gradescope) - taken):
+        # Listed in the metadata, its folder not graded above: still students, but nothing is read for them.
+        # Every plain folder of the export was taken above, so this name is absent, a link, a special file,
+        # or a path (`../other`) that would lead outside the export.
+        submissions.append(_missing_gradescope_submission(folder, name, gradescope[name]))
+    submissions = _identities([_safe(s) for s in submissions], warnings)
+    return Found(submissions, [untrusted.text(w, 1000) for w in warnings])
+
+
+_LINK = "a symbolic link"
+
+
+def _kind(path: Path) -> str:
+    """What `path` is, without following a link: "file", "folder", "missing", or what else it is (a link, a FIFO...)."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return "missing"
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return {stat.S_IFLNK: _LINK, stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+            stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}.get(stat.S_IFMT(mode), "a special file")
+
+
+def _shown(path: Path) -> str:
+    return untrusted.text(str(path), 500)
 
 
 def _single(entry: Path, student_id: str, source: Source) -> Submission:
@@ -119,34 +174,91 @@ def _gradescope_submission(entry: Path, submitters: list[dict[str, str]]) -> Sub
     students = tuple(Student(safe_id(s.get("sid") or s.get("email") or s.get("name") or entry.name),
                              name=s.get("name", ""), email=s.get("email", ""), sis_id=s.get("sid", ""))
                      for s in submitters) or (Student(safe_id(entry.name)),)
-    sources = (Source(entry, entry.name),) if entry.is_dir() else ()
-    return Submission(key=entry.name, label=str(entry), students=students, sources=sources)
+    return Submission(key=entry.name, label=str(entry), students=students, sources=(Source(entry, entry.name),))
 
 
-def _unique_ids(submissions: list[Submission]) -> list[Submission]:
-    """Two entries mapping to one id (alice/ and alice.zip): later ones get a suffix, and say so."""
-    seen: set[str] = set()
+def _missing_gradescope_submission(folder: Path, name: str, submitters: list[dict[str, str]]) -> Submission:
+    kind = _kind(folder / name) if _one_name(name) else "outside"
+    why = {"missing": "its folder is not in the export",
+           "outside": "its name leads outside the export: nothing there was read"}.get(
+        kind, "it is a hidden or system folder: nothing was read" if kind == "folder"
+        else f"it is {kind}, not a plain folder: nothing was read")
+    submission = _gradescope_submission(folder / name, submitters)
+    return replace(submission, key=name, sources=(),
+                   notices=(f"{GRADESCOPE_METADATA} lists '{name}' but {why}",))
+
+
+def _one_name(name: str) -> bool:
+    """A plain name of an entry in the folder: no separator, no `..`, no drive."""
+    return name not in ("", ".", "..") and not re.search(r"[/\\\0]|^[A-Za-z]:", name)
+
+
+def _safe(submission: Submission) -> Submission:
+    """Every name the submission took from the folder, as safe text (nngrade.untrusted)."""
+    students = tuple(replace(st, name=untrusted.text(st.name, 200), email=untrusted.text(st.email, 200),
+                             sis_id=untrusted.text(st.sis_id, 200)) for st in submission.students)
+    return replace(submission, key=untrusted.text(submission.key, 200), label=untrusted.text(submission.label, 500),
+                   students=students, notices=tuple(untrusted.text(n, 1000) for n in submission.notices))
+
+
+def _identities(submissions: list[Submission], warnings: list[str]) -> list[Submission]:
+    """Make ids, SIS ids and keys unique; a collision is never silent.
+
+    A student id names the report file and a gradebook row, so two entries must never share one
+    (alice/ and alice.zip; a folder `4242` and Canvas user 4242; one SID under two Gradescope
+    submissions). Ids given by an LMS (a Canvas user id, a Gradescope SID or email) are kept first;
+    a plain folder's or file's name yields to them. The one that yields is graded and reported
+    under `id~2` (and, if it shared a SIS id, without one), its report and the run's warnings say so.
+    """
+    order = sorted(((i, j) for i, sub in enumerate(submissions) for j in range(len(sub.students))),
+                   key=lambda ij: (not _from_lms(submissions[ij[0]].students[ij[1]]), ij))
+    ids: dict[str, str] = {}     # lower-cased id -> the label of the entry holding it
+    sis: dict[str, str] = {}     # lower-cased SIS id -> the label of the entry holding it
+    students = [list(sub.students) for sub in submissions]
+    notices: list[list[str]] = [list(sub.notices) for sub in submissions]
+    for i, j in order:
+        student, label = students[i][j], submissions[i].label
+        if student.sis_id and student.sis_id.lower() in sis:
+            message = (f"SIS id '{student.sis_id}' of {label} is also that of {sis[student.sis_id.lower()]}: "
+                       "this one's gradebook row has no SIS User ID (check which is right)")
+            warnings.append(message)
+            notices[i].append(message)
+            student = replace(student, sis_id="")
+        elif student.sis_id:
+            sis[student.sis_id.lower()] = label
+        unique, n = student.id, 1
+        while unique.lower() in ids:
+            n += 1
+            unique = f"{student.id}~{n}"
+        if unique != student.id:
+            message = (f"student id '{student.id}' is taken by another entry ({ids[student.id.lower()]}): "
+                       f"{label} is reported as '{unique}'")
+            warnings.append(message)
+            notices[i].append(message)
+            student = replace(student, id=unique)
+        ids[unique.lower()] = label
+        students[i][j] = student
+    keys: set[str] = set()
     result = []
-    for submission in submissions:
-        students = []
-        for student in submission.students:
-            unique, n = student.id, 1
-            while unique.lower() in seen:
-                n += 1
-                unique = f"{student.id}~{n}"
-            seen.add(unique.lower())
-            students.append(student if unique == student.id else
-                            Student(unique, student.name, student.email, student.canvas_id, student.sis_id))
-        notices = submission.notices + tuple(f"student id '{old.id}' is taken by another entry: reported as '{new.id}'"
-                                             for old, new in zip(submission.students, students) if old.id != new.id)
-        result.append(Submission(submission.key, submission.label, tuple(students), submission.sources, notices))
+    for i, sub in enumerate(submissions):
+        key, n = sub.key, 1
+        while key in keys:     # two names made the same by cleaning, or a folder named `canvas-4242`
+            n += 1
+            key = f"{sub.key}~{n}"
+        keys.add(key)
+        result.append(replace(sub, key=key, students=tuple(students[i]), notices=tuple(notices[i])))
     return result
 
 
+def _from_lms(student: Student) -> bool:
+    return bool(student.canvas_id or student.sis_id or student.email)
+
+
 def safe_id(raw: str) -> str:
-    """A student id usable as a file name on every system: no separators, no leading dot."""
-    cleaned = SAFE_ID.sub("_", raw.strip()).strip("._") or "student"
-    return cleaned[:100]
+    """A student id usable as a file name on every system: no separators, no leading dot, and not a name
+    Windows keeps for a device (`nul.json` would be no file at all there: the report would be lost)."""
+    cleaned = (SAFE_ID.sub("_", raw.strip()).strip("._") or "student")[:100]
+    return f"_{cleaned}" if _WINDOWS_DEVICE.match(cleaned) else cleaned
 
 
 def _ignored(name: str) -> bool:
@@ -244,9 +356,9 @@ def content_hash(submission: Submission) -> str:
     digest = hashlib.sha256()
     for source in sorted(submission.sources, key=lambda s: (s.name, str(s.path))):
         for relative, path in _hashed_files(source):
-            digest.update(f"{relative}\0".encode())
+            digest.update(f"{relative}\0".encode("utf-8", "surrogatepass"))
             try:
-                with open(path, "rb") as handle:
+                with _open_regular(path) as handle:
                     for chunk in iter(lambda: handle.read(1 << 20), b""):
                         digest.update(chunk)
             except OSError as exc:
@@ -255,67 +367,128 @@ def content_hash(submission: Submission) -> str:
     return digest.hexdigest()
 
 
+def _open_regular(path: Path):
+    """Open a regular file for reading; never a FIFO or a device (reading would block, never end, or act), nor a
+    link. Checked before opening, and again on what was opened (the file could be swapped in between)."""
+    kind = _kind(path)
+    if kind != "file":
+        raise OSError(0, f"{kind}, not a regular file", str(path))
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(0, "not a regular file", str(path))
+    return os.fdopen(fd, "rb")
+
+
 def _hashed_files(source: Source) -> list[tuple[str, Path]]:
-    if source.path.is_dir():
+    if _kind(source.path) == "folder":
         return [(f"{source.name}/{rel}", path) for rel, path in _walk(source.path)]
-    return [(source.name, source.path)] if source.path.is_file() else []
+    return [(source.name, source.path)] if _kind(source.path) == "file" else []
 
 
-def _walk(folder: Path) -> list[tuple[str, Path]]:
-    """The .py and .zip files under `folder`, relative names sorted; hidden and system folders skipped,
-    links never followed."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not _ignored(d))
-        for name in sorted(files):
-            path = Path(root) / name
-            if name.lower().endswith((".py", ".zip")) and not _ignored(name) and not path.is_symlink():
+def _walk(folder: Path, notices: list[str] | None = None) -> list[tuple[str, Path]]:
+    """The entries named .py or .zip under `folder`, relative names sorted; hidden and system folders skipped,
+    links never followed. Links, FIFOs and devices among them are listed (to be refused by name in the
+    report), never opened. Iterative, and at most `MAX_DEPTH` folders deep: a deeper tree exhausted
+    Python's recursion in the parent and stopped the run for everyone."""
+    found, stack, too_deep = [], [(folder, 0)], False
+    while stack:
+        current, depth = stack.pop()
+        try:
+            with os.scandir(current) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            continue
+        below = []
+        for entry in entries:
+            if _ignored(entry.name):
+                continue
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                below.append(path)
+            elif entry.name.lower().endswith((".py", ".zip")):
                 found.append((path.relative_to(folder).as_posix(), path))
+        too_deep = too_deep or bool(below and depth + 1 >= MAX_DEPTH)
+        if depth + 1 < MAX_DEPTH:   # a folder's files, then its subfolders' in name order (as os.walk does)
+            stack += [(path, depth + 1) for path in reversed(below)]
+    if too_deep and notices is not None:
+        notices.append(f"{folder}: folders more than {MAX_DEPTH} levels deep were not searched")
     return found
 
 
 def collect(submission: Submission, scratch: Path, limits: Limits = Limits()) -> Collected:
-    """The submission's .py files, its zips (and those in its folders) unpacked, only their .py members, into `scratch`."""
+    """The submission's .py files, its zips (and those in its folders) unpacked, only their .py members, into `scratch`.
+
+    The unpacking limits are the submission's, over all its zips together: many small zips unpack no
+    more than one large one. Names of files and members are made safe text for the report.
+    """
     collected = Collected()
     found = []   # (name, path, shown as)
     for source in submission.sources:
-        if source.path.is_dir():
-            found += [(PurePosixPath(rel).name, path, f"{source.path}/{rel}") for rel, path in _walk(source.path)]
+        if _kind(source.path) == "folder":
+            found += [(PurePosixPath(rel).name, path, f"{source.path}/{rel}")
+                      for rel, path in _walk(source.path, collected.notices)]
         else:
             found.append((source.name, source.path, str(source.path)))
+    budget = _Budget(limits.zip_members, limits.zip_bytes)
     for number, (name, path, shown) in enumerate(found):
         if name.lower().endswith(".zip"):     # one level: a zip inside a zip is not opened
-            _unzip_py(path, scratch / f"zip{number}", collected, limits)
+            if not budget.exhausted:
+                _unzip_py(path, scratch / f"zip{number}", collected, limits, budget)
         elif name.endswith(".py"):
             _take(collected, name, path, shown, limits)
     if len(collected.files) > limits.py_files:
         collected.notices.append(f"{len(collected.files)} .py files: only the first {limits.py_files} were looked at")
         del collected.files[limits.py_files:]
+    collected.files = [(untrusted.text(name, 255), path, untrusted.text(shown, 1000))
+                       for name, path, shown in collected.files]
+    collected.notices = [untrusted.text(notice, 1000) for notice in collected.notices]
     return collected
 
 
+@dataclass
+class _Budget:
+    """What is left of one submission's unpacking limits; once exhausted, no further zip is opened."""
+    members: int
+    bytes: int
+    exhausted: bool = False
+
+
 def _take(collected: Collected, name: str, path: Path, shown: str, limits: Limits) -> None:
+    kind = _kind(path)
+    if kind != "file":
+        collected.notices.append(f"{shown}: {kind}, not a regular file: not graded")
+        return
     try:
-        size = path.stat().st_size
+        info = path.lstat()
     except OSError as exc:
         collected.notices.append(f"{shown}: cannot read it ({exc.strerror})")
         return
-    if size > limits.file_bytes:
-        collected.notices.append(f"{shown}: {size} bytes, more than the {limits.file_bytes} allowed: not graded")
+    if info.st_size > limits.file_bytes:
+        collected.notices.append(f"{shown}: {info.st_size} bytes, more than the {limits.file_bytes} allowed: not graded")
         return
     collected.files.append((name, path, shown))
 
 
-def _unzip_py(archive: Path, target: Path, collected: Collected, limits: Limits) -> None:
+# What reading a damaged or hostile archive raises (corrupt deflate data is a zlib.error, a name that is not
+# the UTF-8 it claims a UnicodeDecodeError, a malformed header a struct.error): the student's file, never our crash.
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError,
+               ValueError, OverflowError, struct.error, zlib.error, lzma.LZMAError)
+
+
+def _unzip_py(archive: Path, target: Path, collected: Collected, limits: Limits, budget: _Budget) -> None:
     """Extract the .py members of `archive` into `target`, refusing what could escape it or exhaust us."""
     try:
-        with zipfile.ZipFile(archive) as bundle:
+        with _open_regular(archive) as handle, zipfile.ZipFile(handle) as bundle:
             members = bundle.infolist()
-            if len(members) > limits.zip_members:
-                collected.notices.append(f"{archive.name}: {len(members)} entries, more than the "
-                                         f"{limits.zip_members} allowed: not unpacked")
+            others = " with those of its other zip files" if budget.members < limits.zip_members else ""
+            budget.members -= len(members)
+            if budget.members < 0:
+                collected.notices.append(f"{archive.name}: {len(members)} entries{others}, more than the "
+                                         f"{limits.zip_members} allowed in one submission: not unpacked")
+                budget.exhausted = True
                 return
-            budget = limits.zip_bytes
             for number, member in enumerate(members):
                 problem = _unsafe_member(member)
                 if problem:
@@ -329,15 +502,16 @@ def _unzip_py(archive: Path, target: Path, collected: Collected, limits: Limits)
                     continue
                 out = target / f"{number}" / parts[-1]
                 out.parent.mkdir(parents=True, exist_ok=True)
-                written = _copy_limited(bundle, member, out, min(limits.file_bytes, budget))
+                written = _copy_limited(bundle, member, out, min(limits.file_bytes, budget.bytes))
                 if written is None:
-                    collected.notices.append(f"{archive.name}: '{member.filename}' unpacks past the size limit: "
-                                             "stopped unpacking")
+                    collected.notices.append(f"{archive.name}: '{member.filename}' unpacks past the size limit "
+                                             f"({limits.zip_bytes:,} bytes per submission): stopped unpacking")
                     out.unlink(missing_ok=True)
+                    budget.exhausted = True
                     return
-                budget -= written
+                budget.bytes -= written
                 collected.files.append((parts[-1], out, f"{archive}:{'/'.join(parts)}"))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
+    except _ZIP_ERRORS as exc:
         collected.notices.append(f"{archive.name}: not a readable zip file ({_reason(exc)})")
 
 

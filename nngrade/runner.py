@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import sandbox, wire
+from . import sandbox, untrusted, wire
 
 CHILD = Path(__file__).with_name("child.py")
 WIRE = Path(__file__).with_name("wire.py")
@@ -226,7 +226,7 @@ def _run_child(command: list[str], request: bytes, workdir: Path, env: dict[str,
         result.exit_code = proc.wait()
         for stream in (proc.stdout, proc.stderr):
             stream.close()
-    result.output = output.decode("utf-8", errors="replace")
+    result.output = untrusted.output(bytes(output))
     parse_events(bytes(results), call_ids, result)
     return result
 
@@ -257,7 +257,7 @@ def _collect_with_threads(proc: subprocess.Popen, limits: Limits, call_ids: set[
         result.exit_code = proc.wait()
     for reader in readers:
         reader.join(timeout=1.0)
-    result.output = bytes(buffers["output"]).decode("utf-8", errors="replace")
+    result.output = untrusted.output(bytes(buffers["output"]))
     parse_events(bytes(buffers["results"]), call_ids, result)
     return result
 
@@ -289,17 +289,18 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"non-standard JSON constant {name}")
-
-
 def parse_events(data: bytes, call_ids: set[int], result: RunResult) -> None:
-    """Validate the child's event lines strictly; anything malformed ends the parse with a protocol error."""
+    """Validate the child's event lines strictly; anything malformed ends the parse with a protocol error.
+
+    Nothing the child says is taken beyond validation: texts go through nngrade.untrusted, a timing
+    that is not a sane number of seconds is dropped (the student may have patched the clock), and
+    NaN or Infinity where JSON allows none is only a value to validate like any other.
+    """
     for line in data.split(b"\n"):
         if not line:
             continue
         try:
-            event = json.loads(line, parse_constant=_reject_constant)
+            event = json.loads(line)
             kind = event["event"]
             if kind == "start":
                 result.started = True
@@ -308,17 +309,17 @@ def parse_events(data: bytes, call_ids: set[int], result: RunResult) -> None:
                     result.import_error = _error_dict(event["error"])
             elif kind == "call":
                 call_id = event["id"]
-                if call_id not in call_ids or call_id in result.calls:
+                if type(call_id) is not int or call_id not in call_ids or call_id in result.calls:
                     raise ValueError("unknown or repeated call id")
-                values = event.get("values", {})
-                if not isinstance(values, dict):
-                    raise ValueError("values is not an object")
+                values, mutated = event.get("values", {}), event.get("mutated", ())
+                if not isinstance(values, dict) or not isinstance(mutated, list | tuple):
+                    raise ValueError("values is not an object, or mutated not a list")
                 result.calls[call_id] = CallResult(
                     ok=event["ok"] is True, missing=event.get("missing") is True,
-                    values={str(k)[:80]: wire.decode(v) for k, v in values.items()},
+                    values={untrusted.text(k, 80): _value(wire.decode(v)) for k, v in values.items()},
                     error=_error_dict(event["error"]) if event.get("error") is not None else None,
-                    seconds=float(event.get("seconds", 0.0)),
-                    mutated=tuple(str(name)[:80] for name in event.get("mutated", ())[:50]),
+                    seconds=untrusted.seconds(event.get("seconds")) or 0.0,
+                    mutated=tuple(untrusted.text(name, 80) for name in mutated[:50]),
                     random_dependent=event.get("random_dependent") is True)
             elif kind != "done":
                 raise ValueError("unknown event")
@@ -327,10 +328,18 @@ def parse_events(data: bytes, call_ids: set[int], result: RunResult) -> None:
             return
 
 
+def _value(value: Any) -> Any:
+    """A decoded value; the texts of one the child could not express as numbers made safe."""
+    if isinstance(value, wire.Invalid):
+        return wire.Invalid(untrusted.text(value.type_name, 60), untrusted.text(value.reason, 200))
+    return value
+
+
 def _error_dict(error: Any) -> dict:
     if not isinstance(error, dict):
         raise ValueError("error is not an object")
     line = error.get("line")
-    return {"type": str(error.get("type", "Error"))[:80], "message": str(error.get("message", ""))[:300],
-            "line": line if isinstance(line, int) and not isinstance(line, bool) else None,
-            "source": str(error.get("source", ""))[:200]}
+    return {"type": untrusted.text(error.get("type", "Error"), 80),
+            "message": untrusted.text(error.get("message", ""), 300),
+            "line": line if type(line) is int and 0 < line < 10**9 else None,
+            "source": untrusted.text(error.get("source", ""), 200)}

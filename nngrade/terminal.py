@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from . import untrusted
 from .checks import ERROR, NOT_IMPLEMENTED, PASSED, TIMEOUT
 from .exercises import SIDE_EFFECTS
 from .results import ExerciseResult, Report
@@ -30,7 +31,8 @@ def render(report: Report, json_path: str | None = None) -> str:
     lines += ["", f"Total: {_points(report.score)} / {_points(report.max_score)}"
               + (f"    report: {json_path}" if json_path else ""),
               "legend: " + "  ".join(f"{m} {s.replace('_', ' ')}" for s, m in marks.items())]
-    return "\n".join(lines)
+    # The report's texts are safe already; a report from anywhere else must not drive the terminal either.
+    return untrusted.text("\n".join(lines), multiline=True)
 
 
 def _exercise(exercise: ExerciseResult, marks: dict[str, str]) -> list[str]:

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import sandbox
+from . import sandbox, untrusted
 from .runner import CHILD, WIRE, Call, Limits, RunResult, child_env, child_user, encode_calls, parse_events, read_source, run_file
 
 SERVER_STOPPED = "the grading server stopped"
@@ -104,7 +104,7 @@ class ChildServer:
             return result
         if status.get("clean") is not True:   # the child left something the server could not clean: start afresh
             self.close()
-        result.output = output.decode("utf-8", errors="replace")
+        result.output = untrusted.output(output)
         parse_events(results, call_ids, result)
         if flooded:
             result.protocol_error = "sent more result data than allowed"

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import math
+import sys
 from typing import Any
 
 import numpy as np
 
 MAX_ELEMENTS = 1_000_000   # far above any lesson quantity; caps what a child can make us allocate
 MAX_NDIM = 4
+_FLOAT_MAX = int(sys.float_info.max)
 
 
 class WireError(ValueError):
@@ -26,6 +28,8 @@ def encode(value: Any) -> dict:
     if value is None:
         return {"kind": "none"}
     if isinstance(value, bool | int | float) and type(value) in (bool, int, float):
+        if type(value) is int and not _fits_float(value):
+            return {"kind": "invalid", "type": "int", "reason": _too_large(value)}
         # Python scalars keep their type so that `epochs` stays an int and `y` a float.
         return {"kind": "scalar", "type": type(value).__name__, "value": _json_float(value)}
     try:
@@ -60,7 +64,8 @@ def decode(message: Any) -> Any:
     if kind == "scalar":
         kind_type, value = message.get("type"), message.get("value")
         if kind_type == "int" and isinstance(value, int) and not isinstance(value, bool):
-            return value
+            # An int no float64 can hold would make every comparison raise: it is no number of the lesson.
+            return value if _fits_float(value) else Invalid("int", _too_large(value))
         if kind_type == "bool" and isinstance(value, bool):
             return value
         if kind_type == "float" and isinstance(value, int | float | str):
@@ -97,6 +102,15 @@ class Invalid:
         return f"Invalid({self.type_name!r}, {self.reason!r})"
 
 
+def _fits_float(value: int) -> bool:
+    return abs(value) <= _FLOAT_MAX
+
+
+def _too_large(value: int) -> str:
+    digits = int(value.bit_length() * math.log10(2)) + 1   # str() of a huge int is slow, or refused
+    return f"is too large for a number (an int of about {digits} digits)"
+
+
 def _type_name(value: Any) -> str:
     return type(value).__name__[:60]
 
@@ -113,4 +127,6 @@ def _float_from_json(value: int | float | str) -> float:
         if value not in ("nan", "inf", "-inf"):
             raise WireError("malformed float")
         return float(value)
+    if isinstance(value, int) and not _fits_float(value):
+        raise WireError("float out of range")
     return float(value)

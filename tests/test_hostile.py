@@ -27,9 +27,11 @@ import pytest
 
 from helpers import REPO, SAMPLE_DATA, run_cli
 from test_runner import at_level, isolation_levels
+from test_writers import write_every_format
 
 from nngrade import sandbox
-from nngrade.checks import ERROR, FAILED, NOT_IMPLEMENTED, TIMEOUT
+from nngrade import untrusted
+from nngrade.checks import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, TIMEOUT
 from nngrade.report import write_json
 from nngrade.runner import Limits
 
@@ -101,6 +103,11 @@ HOSTILE = {
     "huge_source": expect(ERROR, problem="limit", pad_to=50_000_000),
     "segfault": expect(ERROR, message="exit code -11"),
     "deep_recursion": expect(ERROR, message="exit code -11"),
+    "huge_int": expect(FAILED, message="too large for a number"),
+    "lone_surrogate": expect(FAILED, ERROR),
+    "terminal_escapes": expect(ERROR, message="raised Loud"),
+    "patch_clock": expect(PASSED, max_score=20.0),       # a correct solution: its patched clocks cost it nothing
+    "forge_values": expect(FAILED, ERROR, NOT_IMPLEMENTED),
 }
 
 
@@ -156,6 +163,25 @@ def test_hostile_submission_earns_nothing_it_did_not_compute(class_run, name, re
     assert len(exercise.output) <= Limits().output_bytes
     assert graded.written["score"] == report.score and "forged" not in graded.written
     assert not graded.leftovers, f"still running after grading: {graded.leftovers}"
+    _assert_safe_texts(report)
+
+
+def _assert_safe_texts(report) -> None:
+    """What a submission put in the report's texts is safe already: one line where one is expected, no escapes,
+    control characters or lone surrogates, bounded; the student's prints may keep their lines."""
+    for exercise in report.exercises:
+        assert untrusted.text(exercise.output, multiline=True) == exercise.output
+        for text in (exercise.problem or "", exercise.file or "", *(c.message for c in exercise.checks)):
+            assert untrusted.text(text) == text and len(text) < 5000, ascii(text[:300])
+    assert all(untrusted.text(notice) == notice for notice in report.notices)
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_every_format_of_a_hostile_report_validates(class_run, name, tmp_path):
+    if name not in class_run.hostile:
+        pytest.skip("contained only by bubblewrap: not run at the process level")
+    student = {"id": name, "name": name, "email": "", "canvas_id": "", "sis_id": ""}
+    write_every_format(class_run.hostile[name].written, student, tmp_path)
 
 
 def test_correct_submissions_graded_between_hostile_ones_get_full_marks(class_run):
@@ -178,8 +204,9 @@ def test_bulk_grading_a_class_of_the_corpus_and_correct_submissions(tmp_path):
         students[student] = HOSTILE[name]
         tokens.append(_stage(name, HOSTILE[name], folder / student, out / "reports" / f"{student}.json"))
     done = run_cli("bulk", str(folder), "--out", str(out), "--exercises", "07", "--timeout", str(BULK_SECONDS),
-                   "--seed", "7", "--workers", "2", "--quiet")
+                   "--seed", "7", "--workers", "2", "--quiet", "--formats", "gradescope,lti,junit")
     assert done.returncode in (0, 1), done.stderr
+    assert not untrusted_terminal_text(done.stdout + done.stderr)
     leftovers = [found for token in tokens for found in _leftovers(token)]
     assert not leftovers, f"still running after grading: {leftovers}"
     for student, item in students.items():
@@ -190,6 +217,35 @@ def test_bulk_grading_a_class_of_the_corpus_and_correct_submissions(tmp_path):
             statuses = {c["status"] for e in report["exercises"] for c in e["checks"] if c["max_score"] > 0}
             assert report["score"] <= item.max_score and statuses <= item.statuses | {TIMEOUT}, (student, statuses)
             assert "forged" not in report
+    _assert_class_outputs_validate(out, list(students))
+
+
+def untrusted_terminal_text(text: str) -> list[str]:
+    """Characters a terminal would obey, in what the grader printed."""
+    return [c for c in text if c not in "\n\t" and untrusted.text(c, multiline=True) != c]
+
+
+def _assert_class_outputs_validate(out: Path, students: list[str]) -> None:
+    import csv
+    import io
+
+    import jsonschema
+    import xmlschema
+
+    from test_writers import CONTROL, _schema
+    report_schema, lti_schema = _schema("report.schema.json"), _schema("lti-ags-score.schema.json")
+    gradescope_schema = _schema("gradescope-results.schema.json")
+    junit_schema = xmlschema.XMLSchema(str(REPO / "nngrade" / "schema" / "junit.xsd"))
+    for student in students:
+        jsonschema.validate(json.loads((out / "reports" / f"{student}.json").read_text(encoding="utf-8")), report_schema)
+        jsonschema.validate(json.loads((out / "gradescope" / f"{student}.json").read_text(encoding="utf-8")),
+                            gradescope_schema)
+        jsonschema.validate(json.loads((out / "lti" / f"{student}.json").read_text(encoding="utf-8")), lti_schema)
+        junit_schema.validate(str(out / "junit" / f"{student}.xml"))
+    rows = list(csv.reader(io.StringIO((out / "gradebook.csv").read_text(encoding="utf-8"))))
+    assert len(rows) == 2 + len(students) and not any(CONTROL.search(cell) for row in rows for cell in row)
+    page = (out / "summary.html").read_text(encoding="utf-8")
+    assert "<script" not in page and not CONTROL.search(page.replace("\n", ""))
 
 
 def _stage(name: str, item: Hostile, folder: Path, report_path: Path) -> str:

@@ -47,7 +47,8 @@ def test_the_fixture_covers_the_cases_the_writers_must_handle(reports):
     assert reports["right"]["score"] == reports["right"]["max_score"]
     assert 0 < reports["wrong"]["score"] < reports["wrong"]["max_score"]
     assert reports["broken"]["score"] == 0 and all(e["problem"] for e in reports["broken"]["exercises"])
-    assert "\x00" in reports["chatty"]["exercises"][0]["output"]
+    chatty = reports["chatty"]["exercises"][0]["output"]   # made safe where it entered: shown, not obeyed
+    assert "<tag> & ]]>" in chatty and "\ufffd" in chatty and not any(c in chatty for c in "\x00\x07\x1b")
     assert all(e["file"] is None for e in reports["nothing"]["exercises"])
 
 
@@ -229,3 +230,76 @@ def test_the_documented_examples_validate(junit_schema):
     assert example["students"] == len(rows) - 2 == sum(example["histogram"]["counts"])
     assert (EXAMPLES / "summary.html").read_text() == summary_html.to_html(example), \
         "the page changed: re-render docs/examples/summary.html from summary.json with summary_html.to_html"
+
+
+# --- hostile texts: each writer escapes for its own format -------------------------------------
+
+HOSTILE_TEXT = "=HYPERLINK(\"http://x\")\x1b[2J\x1b[HTotal: 20 / 20\r\n\ud800<script>alert(1)</script>\x00\a]]>\u202e"
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\ufffe\uffff]")
+
+
+def write_every_format(report: dict, student: dict, folder) -> dict[str, str]:
+    """Write `report` in every format bulk writes, through files.*, and validate each against its schema;
+    returns the texts written. A report any submission can produce must pass this."""
+    import xmlschema
+    exercises = _exercises(report)
+    files.write_json(folder / "report.json", report)
+    jsonschema.validate(json.loads((folder / "report.json").read_text(encoding="utf-8")), _schema("report.schema.json"))
+    files.write_json(folder / "gradescope.json", gradescope.to_gradescope(report))
+    jsonschema.validate(json.loads((folder / "gradescope.json").read_text(encoding="utf-8")),
+                        _schema("gradescope-results.schema.json"))
+    files.write_json(folder / "lti.json", lti.to_lti_score(report, student["id"], lti.iso_timestamp()))
+    jsonschema.validate(json.loads((folder / "lti.json").read_text(encoding="utf-8")), _schema("lti-ags-score.schema.json"))
+    files.write_text(folder / "junit.xml", junit.to_junit(report, f"nngrade {student['id']}"))
+    xmlschema.XMLSchema(str(SCHEMAS / "junit.xsd")).validate(str(folder / "junit.xml"))
+    files.write_csv(folder / "gradebook.csv", gradebook.to_rows(exercises, [(student, report)]))
+    rows = list(csv.reader(io.StringIO((folder / "gradebook.csv").read_text(encoding="utf-8"))))
+    assert len(rows) == 3 and all(len(row) == len(rows[0]) for row in rows)
+    for cell in (c for row in rows for c in row):
+        assert not re.match("[=+@\t\r\n]|-(?![0-9.]+$)", cell), cell          # no formula for a spreadsheet
+    class_summary = summary.to_summary([report], exercises, {"seed": report["seed"], "warnings": [HOSTILE_TEXT]})
+    files.write_json(folder / "summary.json", class_summary)
+    files.write_text(folder / "summary.html", summary_html.to_html(class_summary))
+    texts = {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()}
+    for name, text in texts.items():
+        if name != "report.json" and not name.endswith(".json"):
+            assert not CONTROL.search(text.replace("\n", "").replace("\t", "")), (name, CONTROL.search(text))
+    page = texts["summary.html"]
+    assert "<script" not in page and "\x1b" not in page
+    for svg in re.findall(r"<svg.*?</svg>", page, flags=re.S):
+        ET.fromstring(svg)
+    from nngrade.results import CheckResult, ExerciseResult, Report
+    from nngrade.terminal import render
+    shown = render(Report(exercises=tuple(ExerciseResult(**{**{k: v for k, v in e.items() if k not in (
+        "checks", "score", "max_score")}, "checks": tuple(CheckResult(**c) for c in e["checks"])})
+        for e in report["exercises"]), **{k: report[k] for k in ("seed", "submission", "data", "isolation", "timings",
+                                                                  "versions", "notices", "mode")}))
+    assert not CONTROL.search(shown.replace("\n", "").replace("\t", "")) and "\x1b" not in shown
+    assert shown.splitlines()[-2].startswith("Total: ")            # the only line that starts with a total
+    assert sum(line.startswith("Total:") for line in shown.splitlines()) == 1
+    return texts
+
+
+def test_every_writer_escapes_hostile_texts_that_bypassed_ingest(reports, tmp_path):
+    """Texts are made safe where they enter; a report from elsewhere (an old one, a hand-edited one) must
+    still render inert in every format."""
+    report = json.loads(json.dumps(reports["wrong"]))
+    report["submission"] = report["notices"] = None
+    report["submission"], report["notices"] = HOSTILE_TEXT, [HOSTILE_TEXT]
+    for exercise in report["exercises"]:
+        exercise.update(file=HOSTILE_TEXT, problem=HOSTILE_TEXT, output=HOSTILE_TEXT * 3)
+        for check in exercise["checks"]:
+            check["message"] = HOSTILE_TEXT if check["status"] != "passed" else ""
+    student = {"id": "mallory", "name": HOSTILE_TEXT, "email": "@SUM(1+1)", "canvas_id": "", "sis_id": "-2+3"}
+    texts = write_every_format(report, student, tmp_path)
+    rows = list(csv.reader(io.StringIO(texts["gradebook.csv"])))
+    assert rows[2][0].startswith("'=HYPERLINK") and rows[2][2] == "'-2+3" and rows[2][3] == "'@SUM(1+1)"
+    assert "&lt;script&gt;" in texts["summary.html"]
+
+
+def test_writers_keep_numbers_and_plain_names_as_they_are(reports, tmp_path):
+    student = {"id": "s-1", "name": "Ada Lovelace", "email": "ada@x.edu", "canvas_id": "", "sis_id": "s-1"}
+    texts = write_every_format(reports["right"], student, tmp_path)
+    rows = list(csv.reader(io.StringIO(texts["gradebook.csv"])))
+    assert rows[2][:4] == ["Ada Lovelace", "", "s-1", "ada@x.edu"]
+    assert files.csv_cell("-1.5") == "-1.5" and files.csv_cell("-") == "'-"

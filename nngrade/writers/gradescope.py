@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+from .. import untrusted
+
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 _STATUS_WORDS = {"passed": "passed", "failed": "wrong", "error": "error", "timeout": "timed out",
                  "not_implemented": "not implemented yet"}
@@ -43,7 +45,7 @@ def to_gradescope(report: dict, hidden_visibility: str = "after_published", visi
 
 def _check_output(check: dict) -> str:
     word = _STATUS_WORDS.get(check["status"], check["status"])
-    return f"{word}: {check['message']}" if check["message"] else word
+    return untrusted.text(f"{word}: {check['message']}" if check["message"] else word, multiline=True)
 
 
 def points(value: float) -> str:
@@ -58,4 +60,4 @@ def summary_text(report: dict) -> str:
         line = f"{exercise['id']} {exercise['title']}: {points(exercise['score'])} / {points(exercise['max_score'])}"
         lines.append(line + (f" ({exercise['problem']})" if exercise["problem"] else ""))
     lines.append(f"Total: {points(report['score'])} / {points(report['max_score'])}")
-    return "\n".join(lines)
+    return untrusted.text("\n".join(lines), multiline=True)   # also printed to the autograder's log

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from .. import untrusted
 from .gradescope import points
 
 MEDIA_TYPE = "application/vnd.ims.lis.v1.score+json"   # the Content-Type to POST a payload with (AGS)
@@ -31,7 +32,7 @@ def comment(report: dict) -> str:
     parts = [f"{exercise['id']}: {points(exercise['score'])}/{points(exercise['max_score'])}"
              + (f" ({exercise['problem']})" if exercise["problem"] else "") for exercise in report["exercises"]]
     text = f"nngrade {points(report['score'])}/{points(report['max_score'])} (seed {report['seed']}); " + "; ".join(parts)
-    return text if len(text) <= COMMENT_LIMIT else text[:COMMENT_LIMIT - 1] + "…"
+    return untrusted.text(text, COMMENT_LIMIT)
 
 
 def iso_timestamp(moment: datetime | None = None) -> str:

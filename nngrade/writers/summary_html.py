@@ -1,8 +1,9 @@
 """The class summary as one self-contained HTML page: inline SVG plots and CSS, no script, nothing fetched."""
 from __future__ import annotations
 
-from html import escape
+import html
 
+from .. import untrusted
 from .gradescope import points
 
 _CSS = """
@@ -39,6 +40,7 @@ def to_html(summary: dict) -> str:
         _card("zero", str(scores["zero"])),
         _card("nothing gradable", str(summary["nothing_gradable"])),
         "</div>",
+        *_warnings(batch.get("warnings", [])),
         "<h2>Score distribution</h2>", histogram_svg(summary["histogram"]),
         "<h2>Exercises</h2>", _exercise_table(summary["exercises"]),
         "<h2>Failure rate per check</h2>",
@@ -51,6 +53,18 @@ def to_html(summary: dict) -> str:
     parts += ["<h2>Most frequent misconceptions</h2>", _misconception_table(summary["misconceptions"]),
               "</body>", "</html>"]
     return "\n".join(parts) + "\n"
+
+
+def escape(value: object) -> str:
+    """HTML text of any value: reports carry safe text already; this holds for any summary given to us."""
+    return html.escape(untrusted.text(value, multiline=True))
+
+
+def _warnings(warnings: list[str]) -> list[str]:
+    if not warnings:
+        return []
+    return ["<h2>Warnings about the class folder</h2>", "<ul>",
+            *(f"<li>{escape(warning)}</li>" for warning in warnings), "</ul>"]
 
 
 def _card(label: str, value: str) -> str:
