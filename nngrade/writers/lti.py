@@ -30,7 +30,8 @@ def to_lti_score(report: dict, user_id: str, timestamp: str, complete: bool = Tr
 def comment(report: dict) -> str:
     parts = [f"{exercise['id']}: {points(exercise['score'])}/{points(exercise['max_score'])}"
              + (f" ({exercise['problem']})" if exercise["problem"] else "") for exercise in report["exercises"]]
-    text = f"nngrade {points(report['score'])}/{points(report['max_score'])} (seed {report['seed']}); " + "; ".join(parts)
+    # No seed: the comment reaches the student, and the class's seed would let a probe recognise hidden cases.
+    text = f"nngrade {points(report['score'])}/{points(report['max_score'])}; " + "; ".join(parts)
     return text if len(text) <= COMMENT_LIMIT else text[:COMMENT_LIMIT - 1] + "…"
 
 
