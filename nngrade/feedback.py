@@ -97,7 +97,8 @@ class Graded:
         if outcome.status != FAILED or as_numbers(value) is None or self._uninformative(check, value):
             return outcome
         upstream = self._wrong_upstream(check, call)
-        if upstream and _on_theirs(self._follows, check, value, upstream):
+        followed = _on_theirs(self._given, check, value, None, upstream) if upstream else None
+        if followed is not None and matches(value, followed.get(quantity.name), quantity.rtol, quantity.atol):
             return Outcome(PASSED, f"right given your own {', '.join(upstream)} (follow-through)", follow_through=True)
         mistake = self._diagnose(check, value, expected, upstream)
         if mistake is None:
@@ -140,17 +141,20 @@ class Graded:
                 upstream[quantity.name] = as_numbers(value)
         return upstream
 
-    def _follows(self, check: Check, value: np.ndarray, upstream: dict) -> bool:
-        """Right given the student's own upstream values, and only because of them: the same formula applied
-        to zeros in their place must give something else (weights returned unchanged beside a negligible
-        step would otherwise "follow" from that step)."""
-        quantity, name = check.quantity, check.quantity.name
-        followed = self.expectations.variant(check.function, check.case, None, upstream)
-        if followed is None or not matches(value, followed.get(name), quantity.rtol, quantity.atol):
-            return False
-        zeros = {upstream_name: np.zeros_like(given) for upstream_name, given in upstream.items()}
-        without = self.expectations.variant(check.function, check.case, None, zeros)
-        return without is None or not matches(value, without.get(name), quantity.rtol, quantity.atol)
+    def _given(self, check: Check, value: np.ndarray, mistake: str | None, upstream: dict) -> dict | None:
+        """The call's quantities with `mistake` (None: right) computed from the student's own upstream values;
+        None where the value judged would come out the same from zeros in their place: then matching says
+        nothing about what the student did with them (weights handed back unchanged beside a negligible step
+        would otherwise "follow" from that step)."""
+        quantity = check.quantity
+        variant = self.expectations.variant(check.function, check.case, mistake, upstream)
+        if variant is None or not matches(value, variant.get(quantity.name), quantity.rtol, quantity.atol):
+            return variant
+        zeros = {name: np.zeros_like(given) for name, given in upstream.items()}
+        without = self.expectations.variant(check.function, check.case, mistake, zeros)
+        if without is not None and matches(value, without.get(quantity.name), quantity.rtol, quantity.atol):
+            return None
+        return variant
 
     def _diagnose(self, check: Check, value, expected: np.ndarray, upstream: dict) -> str | None:
         """The known mistake whose variant gives this value (and agrees with the student's other values)."""
@@ -159,7 +163,7 @@ class Graded:
         for given in ({}, upstream) if upstream else ({},):
             for flavour, mistake in self.expectations.flavours.items():
                 if given:   # computed from the student's own values: if that fails, it diagnoses nothing
-                    variant = _on_theirs(self.expectations.variant, check.function, check.case, flavour, given)
+                    variant = _on_theirs(self._given, check, value, flavour, given)
                 else:       # the oracle's own variant of the case: a failure there is the grader's
                     variant = self.expectations.variant(check.function, check.case, flavour, given)
                 candidate = None if variant is None else variant.get(quantity.name)
