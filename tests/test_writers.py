@@ -132,6 +132,10 @@ def test_lti_progress_says_nothing_submitted_and_failed_grading(reports):
     assert lti.to_lti_score(reports["right"], "u", stamp)["activityProgress"] == "Completed"
     assert lti.to_lti_score(reports["nothing"], "u", stamp)["activityProgress"] == "Initialized"
     assert lti.to_lti_score(reports["right"], "u", stamp, complete=False)["gradingProgress"] == "Failed"
+    faulty = {**reports["right"], "grader_error": "07 backprop_step.error[lesson]: internal grader error: KeyError"}
+    assert lti.to_lti_score(faulty, "u", stamp)["gradingProgress"] == "Failed"
+    assert "not a grade yet" in gradescope.to_gradescope(faulty)["output"]
+    assert "not a grade" not in gradescope.to_gradescope(reports["right"])["output"]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**lti.to_lti_score(reports["right"], "u", stamp), "timestamp": "yesterday"},
                             _schema("lti-ags-score.schema.json"))

@@ -59,6 +59,9 @@ def summary_text(report: dict, hidden_shown: bool = True) -> str:
     since a total that includes the hidden ones would tell what they are still hiding.
     """
     lines = ["nngrade"]
+    if report.get("grader_error"):   # the grader's own fault: say it is not a grade (the details are the instructor's)
+        lines.append("note: the grader itself failed on some checks, not because of your submission: their "
+                     "points are not a grade yet; your instructor will grade it again")
     lines += [f"note: {notice}" for notice in report["notices"]]
     shown = [check for exercise in report["exercises"] for check in _shown(exercise, hidden_shown)]
     for exercise in report["exercises"]:

@@ -14,14 +14,15 @@ COMMENT_LIMIT = 1000
 
 
 def to_lti_score(report: dict, user_id: str, timestamp: str, complete: bool = True) -> dict:
-    """The score of one canonical report; `complete` False (an internal grading error) says Failed."""
+    """The score of one canonical report; `complete` False, or a report whose `grader_error` says the grader
+    failed itself, says Failed (an internal grading error: not a grade)."""
     submitted = any(exercise["file"] for exercise in report["exercises"])
     return {
         "userId": user_id,
         "scoreGiven": report["score"],
         "scoreMaximum": report["max_score"],
         "activityProgress": "Completed" if submitted else "Initialized",
-        "gradingProgress": "FullyGraded" if complete else "Failed",
+        "gradingProgress": "FullyGraded" if complete and not report.get("grader_error") else "Failed",
         "timestamp": timestamp,
         "comment": comment(report),
     }
