@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .checks import (ERROR, FAILED, NOT_IMPLEMENTED, PASSED, TIMEOUT, Outcome, as_numbers, compare, grader_fault,
-                     matches, numbers, scale)
+from .checks import (ERROR, FAILED, NOT_IMPLEMENTED, PASSED, TIMEOUT, Outcome, aligned, as_numbers, compare,
+                     grader_fault, matches, numbers, scale)
 from .exercises import SIDE_EFFECTS, Check, Exercise
 from .misconceptions import MISCONCEPTIONS
 from .oracle import Expectations
@@ -128,17 +128,20 @@ class Graded:
         return same_answer and not same_question
 
     def _wrong_upstream(self, check: Check, call: CallResult) -> dict:
-        """The student's own values of the quantities before this one that differ from the reference."""
+        """The student's own values of the quantities before this one that differ from the reference, where
+        they are informative and of the expected shape (a wrong shape follows through to nothing sensible,
+        and could make the lesson's formulas broadcast to huge arrays)."""
         upstream = {}
         for quantity in self.exercise.function(check.function).quantities:
             if quantity.name == check.quantity.name:
                 break
-            value = self._value(call, quantity.name)
-            if (as_numbers(value) is not None
+            value, expected = self._value(call, quantity.name), self._expected(check.function, check.case, quantity.name)
+            array = as_numbers(value)
+            shaped = None if array is None else aligned(array, expected)
+            if (shaped is not None
                     and not self._uninformative(Check(check.exercise, check.function, quantity, check.case), value)
-                    and not matches(value, self._expected(check.function, check.case, quantity.name),
-                                    quantity.rtol, quantity.atol)):
-                upstream[quantity.name] = as_numbers(value)
+                    and not matches(shaped, expected, quantity.rtol, quantity.atol)):
+                upstream[quantity.name] = shaped
         return upstream
 
     def _given(self, check: Check, value: np.ndarray, mistake: str | None, upstream: dict) -> dict | None:
@@ -152,8 +155,8 @@ class Graded:
             return variant
         zeros = {name: np.zeros_like(given) for name, given in upstream.items()}
         without = self.expectations.variant(check.function, check.case, mistake, zeros)
-        if without is not None and matches(value, without.get(quantity.name), quantity.rtol, quantity.atol):
-            return None
+        if without is None or matches(value, without.get(quantity.name), quantity.rtol, quantity.atol):
+            return None   # no evidence that the student's values were used (or none to be had)
         return variant
 
     def _diagnose(self, check: Check, value, expected: np.ndarray, upstream: dict) -> str | None:
