@@ -69,8 +69,9 @@ def _prepare(exercise: Exercise, seed: int, data, oracle) -> _Prepared:
         except OracleError:
             raise
         except Exception as exc:  # noqa: BLE001 - the reference or the spec failed: ours, said in the report
-            _prepared[key] = _Prepared((), {}, None, secret, f"{type(exc).__name__} while preparing exercise "
-                                                               f"{exercise.id}'s cases: {exc}")
+            # Not kept: the next batch tries again (a transient failure must not fault a worker's every batch).
+            return _Prepared((), {}, None, secret, f"{type(exc).__name__} while preparing exercise {exercise.id}'s "
+                                                   f"cases: {exc}")
     return _prepared[key]
 
 
