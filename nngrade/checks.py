@@ -152,7 +152,7 @@ def _relative(ratio: float) -> str:
 
 # How far off a hidden value is, in words, by its largest difference relative to the quantity's scale.
 _SIZES = ((0.01, "slightly off"), (0.1, "off by a few percent"), (1.0, "off by tens of percent"))
-_FAR = "far off (more than the size of the values themselves: a wrong sign, a missing factor, another formula?)"
+_FAR = "far off (by about the size of the values or more: a wrong sign, a missing factor, another formula?)"
 
 
 def _hidden_mismatch(name: str, got: np.ndarray, expected: np.ndarray, close: np.ndarray, key: bytes) -> str:
