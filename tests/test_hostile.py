@@ -98,7 +98,7 @@ HOSTILE = {
     "huge_source": expect(ERROR, problem="limit", pad_to=50_000_000),
     "segfault": expect(ERROR, message="exit code -11"),
     "deep_recursion": expect(ERROR, message="exit code -11"),
-    "huge_int": expect(FAILED, message="cannot be converted to numbers"),
+    "huge_int": expect(FAILED),
     # Values near 1e-14, new on every case, of the right shapes: they earn what zeros earn (nothing here).
     **{f"farm_tiny_{exercise}": expect(FAILED, exercise=exercise) for exercise in ALL},
     # Weights handed back unchanged beside a step that is informative but too small to move them.

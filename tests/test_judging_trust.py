@@ -55,8 +55,20 @@ def test_an_int_of_400_digits_fails_only_its_own_checks_and_classmates_keep_full
         assert right.score == right.max_score == 20 and right.grader_error is None
     assert mallory.score == 0 and mallory.grader_error is None
     assert _statuses(mallory) == {"failed"}
-    assert all("cannot be converted to numbers" in c.message and "OverflowError" in c.message
-               for c in mallory.exercises[0].checks if c.max_score > 0)
+    assert all(f"'{c.quantity}'" in c.message for c in mallory.exercises[0].checks if c.max_score > 0)
+
+
+def test_in_bulk_a_batch_mate_of_an_unconvertible_value_keeps_full_marks(tmp_path):
+    """The same through engine.grade_batch, bulk's worker: one pytest session, children from the warm server."""
+    from nngrade.engine import Job, grade_batch
+    for name, source in {"alice": reference_source("07"), "mallory": HUGE, "zoe": reference_source("07")}.items():
+        (tmp_path / "class" / name).mkdir(parents=True)
+        (tmp_path / "class" / name / "07_backpropagation.py").write_text(source)
+    submissions = {s.key: s for s in ingest.discover(tmp_path / "class")}
+    alice, mallory, zoe = grade_batch([Job(submissions[n], ("07",), 7, None, 5.0) for n in ("alice", "mallory", "zoe")])
+    assert alice["score"] == zoe["score"] == 20 and alice["grader_error"] is zoe["grader_error"] is None
+    assert mallory["score"] == 0 and mallory["grader_error"] is None
+    assert {c["status"] for c in mallory["exercises"][0]["checks"] if c["max_score"]} == {"failed"}
 
 
 class _Unconvertible:
