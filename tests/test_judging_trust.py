@@ -283,3 +283,13 @@ def test_hidden_words_are_the_same_for_the_same_value_and_blurred_across_values(
     assert any("slightly off" in w for w in words) and any("a few percent" in w for w in words)
     assert {_check(values[0], expected, visible=False, key=b"s").message for _ in range(5)} == \
         {_check(values[0], expected, visible=False, key=b"s").message}
+
+
+def test_a_grader_that_does_not_run_is_a_grader_error_not_a_zero(tmp_path, monkeypatch):
+    graders = tmp_path / "graders"
+    graders.mkdir()
+    (graders / "test_07_backpropagation.py").write_text("def test_quantity(:\n")   # the grader's own syntax error
+    monkeypatch.setattr(grading, "GRADERS", graders)
+    report = grade_files({"07": reference_source("07")}, tmp_path / "alice")
+    assert report.grader_error and "did not run" in report.grader_error
+    assert {c.status for c in report.exercises[0].checks} == {"error"}
