@@ -22,7 +22,6 @@ from nngrade.runner import CallResult, RunResult, run_file
 
 HOSTILE = Path(__file__).with_name("hostile")
 EX07 = EXERCISES["07"]
-QUANTITIES_07 = [q.name for q in EX07.functions[0].quantities]
 
 
 def _works(folder: Path, sources: dict[str, str]) -> list[grading.Work]:
