@@ -2,10 +2,12 @@
 
 Order of the questions, as a student needs them answered: was it computed at all, is it
 real numbers, is it finite, has it the right shape (and what a wrong shape points to),
-and only then how far off it is.
+and only then how far off it is. Nothing here raises on what a student sent: a value that
+cannot be converted is that student's failure, never an exception that stops a batch.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +15,7 @@ import numpy as np
 from .wire import Invalid
 
 PASSED, FAILED, ERROR, TIMEOUT, NOT_IMPLEMENTED = "passed", "failed", "error", "timeout", "not_implemented"
+GRADER_ERROR = "internal grader error"   # how a check that the grader itself failed to judge begins
 
 
 @dataclass(frozen=True)
@@ -21,18 +24,36 @@ class Outcome:
     message: str = ""
     follow_through: bool = False        # passed against the reference applied to the student's own upstream values
     misconception: str | None = None    # id in nngrade.variants.MISCONCEPTIONS
+    internal: bool = False              # the grader's own code failed: not a grade (grade.py exits 2, bulk retries)
 
     @property
     def passed(self) -> bool:
         return self.status == PASSED
 
 
+def grader_fault(reason: str) -> Outcome:
+    """The outcome of a check the grader could not judge because of its own fault (never the student's)."""
+    return Outcome(ERROR, f"{GRADER_ERROR}: {reason}"[:300], internal=True)
+
+
+def numbers(got) -> np.ndarray | Invalid | None:
+    """The student's value as a float64 array, or None (not computed), or Invalid (not numbers); never raises.
+
+    An int of 400 digits, or an object whose conversion raises, becomes Invalid with the reason.
+    """
+    if got is None or isinstance(got, Invalid):
+        return got
+    try:
+        with np.errstate(all="ignore"):
+            return np.asarray(got, dtype=np.float64)
+    except Exception as exc:  # noqa: BLE001 - whatever a conversion raises, the value is not numbers
+        return Invalid(type(got).__name__[:60], f"cannot be converted to numbers ({type(exc).__name__}: {exc})"[:200])
+
+
 def as_numbers(got) -> np.ndarray | None:
     """The value as a finite float array, or None when it is not one (None, Invalid, NaN, infinity)."""
-    if got is None or isinstance(got, Invalid):
-        return None
-    array = np.asarray(got, dtype=np.float64)
-    return array if np.all(np.isfinite(array)) else None
+    array = numbers(got)
+    return array if isinstance(array, np.ndarray) and np.all(np.isfinite(array)) else None
 
 
 def aligned(array: np.ndarray, expected: np.ndarray) -> np.ndarray | None:
@@ -42,21 +63,37 @@ def aligned(array: np.ndarray, expected: np.ndarray) -> np.ndarray | None:
     return array.reshape(expected.shape) if array.size == expected.size == 1 else None
 
 
+def scale(values: np.ndarray) -> float:
+    """The size of a quantity on one case: its largest magnitude."""
+    return float(np.max(np.abs(values))) if values.size else 0.0
+
+
+def within(array: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> np.ndarray:
+    """Elementwise closeness. The absolute floor `atol` is relative to the expected values' scale, so that
+    tiny values are never "equal" to tiny expectations (values near 1e-14 farmed follow-through credit
+    under an absolute 1e-12), while an element that cancels to nearly zero still has a floor. All-zero
+    expectations keep `atol` as it is."""
+    size = scale(expected)
+    with np.errstate(all="ignore"):
+        return np.isclose(array, expected, rtol=rtol, atol=atol * size if size > 0 else atol)
+
+
 def matches(got, expected: np.ndarray, rtol: float, atol: float) -> bool:
     """Finite real numbers of the expected shape, within tolerance."""
     array = as_numbers(got)
     expected = np.asarray(expected, dtype=np.float64)
     array = None if array is None else aligned(array, expected)
-    return array is not None and bool(np.isclose(array, expected, rtol=rtol, atol=atol).all())
+    return array is not None and bool(within(array, expected, rtol, atol).all())
 
 
-def compare(name: str, got, expected: np.ndarray, rtol: float, atol: float, visible: bool) -> Outcome:
-    """Judge one value; `visible` decides whether the message may show expected numbers."""
+def compare(name: str, got, expected: np.ndarray, rtol: float, atol: float, visible: bool, key: bytes = b"") -> Outcome:
+    """Judge one value; `visible` decides whether the message may show numbers. `key` (secret, from the
+    run's seed) blurs the edges of a hidden message's words, see _size_in_words."""
+    got = numbers(got)
     if got is None:
         return Outcome(NOT_IMPLEMENTED, f"'{name}' is still None: its TODO is not done yet")
     if isinstance(got, Invalid):
         return Outcome(FAILED, f"'{name}' {got.reason} (got a {got.type_name})")
-    got = np.asarray(got, dtype=np.float64)
     if not np.all(np.isfinite(got)):
         bad = int(np.count_nonzero(~np.isfinite(got)))
         return Outcome(FAILED, f"'{name}' has {bad} NaN or infinite value(s) out of {got.size}: "
@@ -65,10 +102,12 @@ def compare(name: str, got, expected: np.ndarray, rtol: float, atol: float, visi
     if shaped is None:
         return Outcome(FAILED, f"'{name}' has shape {got.shape}, expected {expected.shape}"
                                + shape_cause(got.shape, expected.shape))
-    close = np.isclose(shaped, expected, rtol=rtol, atol=atol)
+    close = within(shaped, expected, rtol, atol)
     if close.all():
         return Outcome(PASSED)
-    return Outcome(FAILED, _mismatch(name, shaped, expected, close, visible))
+    if visible:
+        return Outcome(FAILED, _mismatch(name, shaped, expected, close))
+    return Outcome(FAILED, _hidden_mismatch(name, shaped, expected, close, key))
 
 
 def shape_cause(got: tuple, expected: tuple) -> str:
@@ -92,17 +131,43 @@ def _excerpt(values: np.ndarray, limit: int = 4) -> str:
     return f"[{shown}{', ...' if flat.size > limit else ''}]" if values.ndim else f"{float(values):.6g}"
 
 
-def _mismatch(name: str, got: np.ndarray, expected: np.ndarray, close: np.ndarray, visible: bool) -> str:
-    diff = np.abs(got - expected)
+def _mismatch(name: str, got: np.ndarray, expected: np.ndarray, close: np.ndarray) -> str:
+    """A visible case's message: the values, how far off, where."""
+    with np.errstate(all="ignore"):
+        diff = np.abs(got - expected)
     worst = np.unravel_index(int(np.argmax(np.where(close, -1, diff))), got.shape) if got.ndim else ()
     relative = diff[worst] / abs(expected[worst]) if expected[worst] != 0 else np.inf
     where = f" at index {tuple(int(i) for i in worst)}" if got.ndim else ""
-    count = f"{int((~close).sum())} of {got.size} values differ, " if got.size > 1 else ""
-    detail = f"{count}largest difference {diff[worst]:.3g} ({_relative(relative)} relative){where}"
-    if visible:
-        detail = f"expected {_excerpt(expected)}, got {_excerpt(got)}; " + detail
-    return f"'{name}' is wrong: {detail}"
+    detail = f"{_count(close)}largest difference {diff[worst]:.3g} ({_relative(relative)} relative){where}"
+    return f"'{name}' is wrong: expected {_excerpt(expected)}, got {_excerpt(got)}; {detail}"
+
+
+def _count(close: np.ndarray) -> str:
+    return f"{int((~close).sum())} of {close.size} values differ, " if close.size > 1 else ""
 
 
 def _relative(ratio: float) -> str:
     return f"{ratio:.1%}" if ratio >= 1e-3 else f"{ratio:.2g}"
+
+
+# How far off a hidden value is, in words, by its largest difference relative to the quantity's scale.
+_SIZES = ((0.01, "slightly off"), (0.1, "off by a few percent"), (1.0, "off by tens of percent"))
+_FAR = "far off (by about the size of the values or more: a wrong sign, a missing factor, another formula?)"
+
+
+def _hidden_mismatch(name: str, got: np.ndarray, expected: np.ndarray, close: np.ndarray, key: bytes) -> str:
+    """A hidden case's message: which values, and how far off in words; no number from which the expected
+    value could be recovered (no expected value, difference, relative size or worst index)."""
+    return f"'{name}' is wrong: {_count(close)}{_size_in_words(got, expected, key)}"
+
+
+def _size_in_words(got: np.ndarray, expected: np.ndarray, key: bytes) -> str:
+    """Coarse words whose edges move by up to a factor 2 with a keyed hash of the value: a fixed edge could be
+    found by bisection over many submissions and would give the expected value back; a blurred one gives
+    a few percent at best. The key (from the run's seed) is the grader's, so the hash cannot be predicted."""
+    size = scale(expected)
+    with np.errstate(all="ignore"):
+        ratio = float(np.max(np.abs(got - expected))) / size if size > 0 else np.inf
+    digest = hashlib.blake2b(got.tobytes(), key=key[:64], digest_size=8).digest()
+    blur = 2.0 ** (2 * int.from_bytes(digest, "big") / 2**64 - 1)   # in [1/2, 2)
+    return next((words for edge, words in _SIZES if ratio < edge * blur), _FAR)

@@ -12,6 +12,7 @@ from .runner import Limits
 
 REPO = Path(__file__).resolve().parent.parent
 EXIT_FULL_MARKS, EXIT_NOT_FULL, EXIT_USAGE = 0, 1, 2
+EXIT_GRADER_ERROR = 2   # as for bad input: something other than the submission went wrong
 INSTRUCTOR_COMMANDS = {"bulk": "bulk", "gradescope": "gradescope_bundle", "release": "release"}   # name -> module
 
 
@@ -22,7 +23,8 @@ class UsageError(Exception):
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = ArgumentParser(
         prog="grade.py", description="Grade the lesson's exercises (04 to 08) and write a JSON score report.",
-        epilog="Exit status: 0 full marks, 1 graded but not full marks, 2 bad input (unknown id, missing file).")
+        epilog="Exit status: 0 full marks, 1 graded but not full marks, 2 bad input (unknown id, missing file) "
+               "or a fault of the grader itself.")
     parser.add_argument("ids", nargs="*", metavar="ID", help="exercise ids to grade (04 05 06 07 08); default all")
     parser.add_argument("--submission", type=Path, help="a student's file or folder (default: exercises/)")
     parser.add_argument("--json", type=Path, help="where to write the JSON report (default: reports/<name>.json)")
@@ -183,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot write the report to {json_path}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
     print(render(report, _shown(json_path)))
+    if report.grader_error:   # the grader's own fault, not the submission's: not a grade, and said loudly
+        print(f"error: the grader failed, this is not a grade (report {_shown(json_path)}, 'grader_error'): "
+              f"{report.grader_error}", file=sys.stderr)
+        return EXIT_GRADER_ERROR
     return EXIT_FULL_MARKS if report.score == report.max_score else EXIT_NOT_FULL
 
 

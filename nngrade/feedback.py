@@ -4,16 +4,24 @@ A failed value is looked at twice more. Follow-through: is it right when the les
 formula is applied to the student's own (wrong) upstream values? Then one early slip
 costs that step only. Diagnosis: does it match a variant computed with one known
 mistake (nngrade.variants), where that variant differs from the reference? Neither is
-granted to values that carry no information: all zeros, or the same value whatever the
-inputs, so that a chain of placeholders cannot farm credit.
+granted to values that carry no information: zero on the case's scale (all zeros, or
+values near 1e-14 where the real ones are near 0.1), or the same value whatever the inputs,
+so that a chain of placeholders cannot farm credit; and follow-through only where the
+student's upstream values made a difference to the one judged.
+
+Whose fault: what is computed on the student's own values (converting them, comparing them,
+the follow-through and the diagnosis from them) can only fail that student's check. What is
+the grader's (the expected values, the oracle's variants of the case, the exercise's spec)
+raises, and the plugin reports it as a grader error, never as a grade.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .checks import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, TIMEOUT, Outcome, as_numbers, compare, matches
+from .checks import (ERROR, FAILED, NOT_IMPLEMENTED, PASSED, TIMEOUT, Outcome, aligned, as_numbers, compare,
+                     grader_fault, matches, numbers, scale)
 from .exercises import SIDE_EFFECTS, Check, Exercise
 from .misconceptions import MISCONCEPTIONS
 from .oracle import Expectations
@@ -30,62 +38,89 @@ class Graded:
     run: RunResult | None
     problem: str | None                        # the file could not be graded at all (missing, unreadable)
     call_ids: dict[tuple[str, str], int]       # only the cases graded in this run (no hidden ones in a release)
-    expectations: Expectations
+    expectations: Expectations | None
+    key: bytes = b""                           # the grader's secret for hidden messages' words (nngrade.checks)
+    fault: str | None = None                   # the grader could not prepare this exercise (its own error)
+    _values: dict = field(default_factory=dict, repr=False)
 
     @property
     def expected(self) -> dict[tuple[str, str], dict[str, np.ndarray]]:
         return self.expectations.expected
 
     def grades(self, check: Check) -> bool:
-        """Whether this run grades the check (a student release leaves the hidden cases for submission)."""
-        return check.case == "all" or (check.function, check.case) in self.call_ids
+        """Whether this run grades the check (a student release leaves the hidden cases for submission);
+        after a fault of the grader's every check is there, as that fault."""
+        return check.case == "all" or (check.function, check.case) in self.call_ids or self.fault is not None
 
     def _cases(self, function: str) -> list[str]:
         return [case for case in self.exercise.function(function).cases if (function, case) in self.call_ids]
 
     def outcome(self, check: Check) -> Outcome:
+        """The check's outcome for this student; raises only for a fault of the grader's own."""
+        if self.fault is not None:
+            return grader_fault(self.fault)
         if self.problem is not None:
             return Outcome(ERROR, self.problem)
-        if check.quantity.name == SIDE_EFFECTS:
-            return self._side_effects(check.function)
-        call = self.run.calls.get(self.call_ids[(check.function, check.case)])
-        if call is not None and check.quantity.name in call.values:
-            # Graded even when the function raised later on: a slip in the last line costs only that line.
-            return self._judge_value(check, call)
-        return self._not_graded(check, call)
+        try:
+            if check.quantity.name == SIDE_EFFECTS:
+                return _theirs(self._side_effects, check.function)
+            call = self.run.calls.get(self.call_ids[(check.function, check.case)])
+            if call is not None and check.quantity.name in call.values:
+                # Graded even when the function raised later on: a slip in the last line costs only that line.
+                return self._judge_value(check, call)
+            return _theirs(self._not_graded, check, call)
+        except _StudentFault as fault:
+            return Outcome(FAILED, f"'{check.quantity.name}' could not be judged: {fault}")
 
     # --- a value came back -----------------------------------------------------------------
 
+    def _value(self, call: CallResult, name: str):
+        """The student's value converted once (float64 array, None or Invalid), never raising."""
+        key = (id(call), name)
+        if key not in self._values:
+            self._values[key] = numbers(call.values.get(name))
+        return self._values[key]
+
+    def _expected(self, function: str, case: str, name: str) -> np.ndarray:
+        """The reference's value: the grader's; one that is not finite numbers is the grader's fault."""
+        expected = np.asarray(self.expected[(function, case)][name], dtype=np.float64)
+        if not np.all(np.isfinite(expected)):
+            raise ValueError(f"the expected '{name}' of {function}() on case {case} is not finite")
+        return expected
+
     def _judge_value(self, check: Check, call: CallResult) -> Outcome:
-        quantity, key = check.quantity, (check.function, check.case)
-        value, expected = call.values[quantity.name], self.expected[key][quantity.name]
-        outcome = compare(quantity.name, value, expected, quantity.rtol, quantity.atol, check.visibility == "visible")
+        quantity = check.quantity
+        expected = self._expected(check.function, check.case, quantity.name)
+        value = self._value(call, quantity.name)
+        outcome = _theirs(compare, quantity.name, value, expected, quantity.rtol, quantity.atol,
+                          check.visibility == "visible", self.key)
         if outcome.status != FAILED or as_numbers(value) is None or self._uninformative(check, value):
             return outcome
         upstream = self._wrong_upstream(check, call)
-        if upstream:
-            followed = self.expectations.variant(check.function, check.case, None, upstream)
-            if followed is not None and matches(value, followed.get(quantity.name), quantity.rtol, quantity.atol):
-                return Outcome(PASSED, f"right given your own {', '.join(upstream)} (follow-through)",
-                               follow_through=True)
+        followed = _on_theirs(self._given, check, value, None, upstream) if upstream else None
+        if followed is not None and matches(value, followed.get(quantity.name), quantity.rtol, quantity.atol):
+            return Outcome(PASSED, f"right given your own {', '.join(upstream)} (follow-through)", follow_through=True)
         mistake = self._diagnose(check, value, expected, upstream)
         if mistake is None:
             return outcome
         return Outcome(FAILED, f"{_advice(mistake)} {outcome.message}", misconception=mistake)
 
     def _uninformative(self, check: Check, value) -> bool:
-        """All zeros, or identical on every case although the expected values differ: it ignores the inputs."""
-        array = as_numbers(value)
-        if array is None or not np.any(array):
+        """Zero on the case's scale (nothing above the tolerance of its largest expected value), or identical
+        on every case although the expected values differ: it ignores the inputs."""
+        array, name = as_numbers(value), check.quantity.name
+        if array is None:
             return True
-        name = check.quantity.name
+        size = scale(self._expected(check.function, check.case, name))
+        if not np.any(np.abs(array) > check.quantity.rtol * size):
+            return True
         seen, expected = [], []
         for case in self._cases(check.function):
             call = self.run.calls.get(self.call_ids[(check.function, case)])
-            other = as_numbers(call.values.get(name)) if call is not None else None
+            other = as_numbers(self._value(call, name)) if call is not None else None
             if other is not None:
                 seen.append(other)
-                expected.append(self.expected[(check.function, case)][name])
+                expected.append(self._expected(check.function, case, name))
         if len(seen) < 2:
             return False
         same_answer = all(s.shape == seen[0].shape and np.array_equal(s, seen[0]) for s in seen[1:])
@@ -93,17 +128,36 @@ class Graded:
         return same_answer and not same_question
 
     def _wrong_upstream(self, check: Check, call: CallResult) -> dict:
-        """The student's own values of the quantities before this one that differ from the reference."""
+        """The student's own values of the quantities before this one that differ from the reference, where
+        they are informative and of the expected shape (a wrong shape follows through to nothing sensible,
+        and could make the lesson's formulas broadcast to huge arrays)."""
         upstream = {}
-        key = (check.function, check.case)
         for quantity in self.exercise.function(check.function).quantities:
             if quantity.name == check.quantity.name:
                 break
-            value = call.values.get(quantity.name)
-            if (as_numbers(value) is not None and not self._uninformative(Check(check.exercise, check.function, quantity, check.case), value)
-                    and not matches(value, self.expected[key][quantity.name], quantity.rtol, quantity.atol)):
-                upstream[quantity.name] = as_numbers(value)
+            value, expected = self._value(call, quantity.name), self._expected(check.function, check.case, quantity.name)
+            array = as_numbers(value)
+            shaped = None if array is None else aligned(array, expected)
+            if (shaped is not None
+                    and not self._uninformative(Check(check.exercise, check.function, quantity, check.case), value)
+                    and not matches(shaped, expected, quantity.rtol, quantity.atol)):
+                upstream[quantity.name] = shaped
         return upstream
+
+    def _given(self, check: Check, value: np.ndarray, mistake: str | None, upstream: dict) -> dict | None:
+        """The call's quantities with `mistake` (None: right) computed from the student's own upstream values;
+        None where the value judged would come out the same from zeros in their place: then matching says
+        nothing about what the student did with them (weights handed back unchanged beside a negligible step
+        would otherwise "follow" from that step)."""
+        quantity = check.quantity
+        variant = self.expectations.variant(check.function, check.case, mistake, upstream)
+        if variant is None or not matches(value, variant.get(quantity.name), quantity.rtol, quantity.atol):
+            return variant
+        zeros = {name: np.zeros_like(given) for name, given in upstream.items()}
+        without = self.expectations.variant(check.function, check.case, mistake, zeros)
+        if without is None or matches(value, without.get(quantity.name), quantity.rtol, quantity.atol):
+            return None   # no evidence that the student's values were used (or none to be had)
+        return variant
 
     def _diagnose(self, check: Check, value, expected: np.ndarray, upstream: dict) -> str | None:
         """The known mistake whose variant gives this value (and agrees with the student's other values)."""
@@ -111,7 +165,10 @@ class Graded:
         call = self.run.calls[self.call_ids[(check.function, check.case)]]
         for given in ({}, upstream) if upstream else ({},):
             for flavour, mistake in self.expectations.flavours.items():
-                variant = self.expectations.variant(check.function, check.case, flavour, given)
+                if given:   # computed from the student's own values: if that fails, it diagnoses nothing
+                    variant = _on_theirs(self._given, check, value, flavour, given)
+                else:       # the oracle's own variant of the case: a failure there is the grader's
+                    variant = self.expectations.variant(check.function, check.case, flavour, given)
                 candidate = None if variant is None else variant.get(quantity.name)
                 if candidate is None or matches(candidate, expected, quantity.rtol, quantity.atol):
                     continue   # a variant that coincides with the reference here diagnoses nothing
@@ -128,7 +185,7 @@ class Graded:
         for quantity in self.exercise.function(check.function).quantities:
             if quantity.name == check.quantity.name:
                 return True
-            value = call.values.get(quantity.name)
+            value = self._value(call, quantity.name)
             if as_numbers(value) is not None and not matches(value, variant.get(quantity.name), quantity.rtol, quantity.atol):
                 return False
         return True
@@ -177,6 +234,29 @@ class Graded:
             problems.append(f"{function}()'s results change with the global random seed: everything it needs "
                             "(the weights too) comes in as arguments, so it should draw no random numbers")
         return Outcome(FAILED, "; ".join(problems)) if problems else Outcome(PASSED)
+
+
+class _StudentFault(Exception):
+    """Judging the student's own data raised: that student's check fails with the reason, nobody else's."""
+
+
+def _theirs(judge, *args):
+    """Run a judgement of the student's own data: whatever it raises is the student's fault."""
+    try:
+        with np.errstate(all="ignore"):
+            return judge(*args)
+    except Exception as exc:  # noqa: BLE001 - any exception here comes from what the child sent
+        raise _StudentFault(f"{type(exc).__name__}: {exc}"[:200]) from exc
+
+
+def _on_theirs(compute, *args):
+    """A computation from the student's own values (follow-through, diagnosis): if it raises, it gives nothing,
+    and the check keeps the outcome of its comparison."""
+    try:
+        with np.errstate(all="ignore"):
+            return compute(*args)
+    except Exception:  # noqa: BLE001 - see _theirs
+        return None
 
 
 def _diagnose_exception(error: dict, quantity: str) -> str | None:

@@ -1,6 +1,7 @@
 """One grading run: build the cases, run the student's files, compute expected values, run the graders."""
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 from . import __version__, sandbox
 from .exercises import Exercise
 from .feedback import Graded
-from .oracle import load_oracle
+from .oracle import OracleError, load_oracle
 from .plugin import GradingPlugin
 from .report import build_report
 from .results import Report
@@ -44,6 +45,8 @@ class _Prepared:
     calls: tuple[Call, ...]
     call_ids: dict[tuple[str, str], int]
     expectations: object
+    key: bytes = b""               # keys the words of hidden messages; from the seed, never shown
+    fault: str | None = None       # the grader's own failure to prepare them: a grader error, not a grade
 
 
 _prepared: dict[tuple, _Prepared] = {}
@@ -56,18 +59,26 @@ def _prepare(exercise: Exercise, seed: int, data, oracle) -> _Prepared:
     if key not in _prepared:
         if len(_prepared) > 64:
             _prepared.clear()
-        inputs = exercise.inputs(seed, data, visible_only=not oracle.grades_hidden)
-        ids = {key: number for number, key in enumerate(inputs)}
-        calls = tuple(Call(ids[k], k[0], kwargs, tuple(q.name for q in exercise.function(k[0]).quantities))
-                      for k, kwargs in inputs.items())
-        _prepared[key] = _Prepared(calls, ids, oracle.expectations(exercise, inputs, data))
+        secret = hashlib.sha256(f"nngrade hidden words {seed}".encode()).digest()
+        try:
+            inputs = exercise.inputs(seed, data, visible_only=not oracle.grades_hidden)
+            ids = {key: number for number, key in enumerate(inputs)}
+            calls = tuple(Call(ids[k], k[0], kwargs, tuple(q.name for q in exercise.function(k[0]).quantities))
+                          for k, kwargs in inputs.items())
+            _prepared[key] = _Prepared(calls, ids, oracle.expectations(exercise, inputs, data), secret)
+        except OracleError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the reference or the spec failed: ours, said in the report
+            # Not kept: the next batch tries again (a transient failure must not fault a worker's every batch).
+            return _Prepared((), {}, None, secret, f"{type(exc).__name__} while preparing exercise {exercise.id}'s "
+                                                   f"cases: {exc}")
     return _prepared[key]
 
 
 def _grade_one(task: Task, prepared: _Prepared, limits: Limits, run_student=run_file) -> Graded:
     problem = None if task.path else f"no file {task.exercise.stem}.py (or {task.exercise.id}*.py) in the submission"
-    run = run_student(task.path, list(prepared.calls), limits) if task.path else None
-    return Graded(task.exercise, run, problem, prepared.call_ids, prepared.expectations)
+    run = run_student(task.path, list(prepared.calls), limits) if task.path and prepared.fault is None else None
+    return Graded(task.exercise, run, problem, prepared.call_ids, prepared.expectations, prepared.key, prepared.fault)
 
 
 def grade(tasks: list[Task], seed: int, data, submission: str, limits: Limits = Limits(),
@@ -125,7 +136,10 @@ def _load_graders(exercises: list[Exercise]) -> None:
     if str(GRADERS) not in sys.path:
         sys.path.insert(0, str(GRADERS))
     for exercise in exercises:
-        importlib.import_module(_grader_file(exercise).stem)
+        try:
+            importlib.import_module(_grader_file(exercise).stem)
+        except Exception:  # noqa: BLE001 - a broken grader is pytest's to report: a grader error, never a crash
+            pass
 
 
 def _isolation_notices(levels: set[str]) -> tuple[str, ...]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .checks import ERROR, PASSED
+from .checks import ERROR, GRADER_ERROR, PASSED
 from .results import CheckResult, ExerciseResult, Report
 from .sandbox import weakest
 
@@ -15,13 +15,15 @@ def build_report(*, tasks, graded, json_report: dict, index: int, seed: int, sub
     outcomes = {(check["exercise"], check["name"]): check
                 for test in json_report.get("tests", []) for check in test.get("metadata", {}).get("checks", ())
                 if check.get("submission") == index}
-    exercises = []
+    exercises, faults = [], []
     for task in tasks:
         ex, g = task.exercise, graded[task.exercise.id]
         checks = []
         for check in filter(g.grades, ex.checks):
-            found = outcomes.get((ex.id, check.name),
-                                 {"status": ERROR, "message": "internal grader error: this check did not run"})
+            found = outcomes.get((ex.id, check.name), {"status": ERROR, "internal": True,
+                                                         "message": f"{GRADER_ERROR}: this check did not run"})
+            if found.get("internal"):
+                faults.append(f"{ex.id} {check.name}: {found['message']}")
             follow_through = bool(found.get("follow_through"))
             earned = check.points_on_follow_through if follow_through else check.quantity.points
             checks.append(CheckResult(
@@ -38,7 +40,16 @@ def build_report(*, tasks, graded, json_report: dict, index: int, seed: int, sub
     return Report(exercises=tuple(exercises), seed=seed, submission=submission, data=data,
                   isolation=weakest(g.run.isolation for g in graded.values() if g.run is not None),
                   timings={**timings, "pytest_seconds": json_report.get("duration")},
-                  versions=versions, notices=notices, mode=mode)
+                  versions=versions, notices=notices, mode=mode,
+                  grader_error=_grader_error(faults))
+
+
+def _grader_error(faults: list[str]) -> str | None:
+    """One line saying that (and where) the grader failed itself, or None: such a report is not a grade."""
+    if not faults:
+        return None
+    more = f" (and {len(faults) - 1} more check{'s' if len(faults) > 2 else ''})" if len(faults) > 1 else ""
+    return (faults[0] + more)[:500]
 
 
 def _run_problem(run) -> str | None:

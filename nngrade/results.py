@@ -52,6 +52,7 @@ class Report:
     versions: dict
     notices: tuple[str, ...] = field(default_factory=tuple)
     mode: str = "full"             # "full": every case graded; "student": a release, visible cases only
+    grader_error: str | None = None   # the grader failed itself on some check: not a grade (exit 2, bulk retries)
 
     @property
     def score(self) -> float:
@@ -69,6 +70,7 @@ class Report:
             "max_score": self.max_score,
             "submission": self.submission,
             "mode": self.mode,
+            "grader_error": self.grader_error,
             "seed": self.seed,
             "isolation": self.isolation,
             "data": self.data,

@@ -57,6 +57,9 @@ def test_hidden_cases_do_not_show_expected_values():
     got = EXPECTED + 1
     message = check(got, visible=False).message
     assert "expected" not in message and "4 of 4 values differ" in message
+    # Nor any number from which they could be worked out: the only digits left are the count.
+    assert not any(ch.isdigit() for ch in message.replace("4 of 4", "")), message
+    assert "off by tens of percent" in message     # 1 off on values up to 4: a quarter of their scale
 
 
 # Algebraically equivalent ways students write the same thing must all get full marks.

@@ -32,6 +32,7 @@ from test_writers import write_every_format
 from nngrade import sandbox
 from nngrade import untrusted
 from nngrade.checks import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, TIMEOUT
+from nngrade.exercises import EXERCISES
 from nngrade.report import write_json
 from nngrade.runner import Limits
 
@@ -52,6 +53,7 @@ class Hostile:
     beside: tuple[str, ...] = ()    # files from hostile/beside/ put next to the submission
     pad_to: int = 0                 # bytes the file is padded to with comments
     message: str = ""               # found in the message of its first check, if given
+    exercise: str = "07"            # the exercise the file is graded as
 
     @property
     def hangs(self) -> bool:
@@ -108,6 +110,12 @@ HOSTILE = {
     "terminal_escapes": expect(ERROR, message="raised Loud"),
     "patch_clock": expect(PASSED, max_score=20.0),       # a correct solution: its patched clocks cost it nothing
     "forge_values": expect(FAILED, ERROR, NOT_IMPLEMENTED),
+    "huge_int_plain": expect(FAILED),
+    # Values near 1e-14, new on every case, of the right shapes: they earn what zeros earn (nothing here).
+    **{f"farm_tiny_{exercise}": expect(FAILED, exercise=exercise) for exercise in ALL},
+    # Weights handed back unchanged beside a step that is informative but too small to move them.
+    "farm_passthrough_05": expect(FAILED, ERROR, exercise="05"),
+    "farm_passthrough_08": expect(FAILED, ERROR, exercise="08"),
 }
 
 
@@ -179,7 +187,7 @@ def _assert_safe_texts(report) -> None:
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_every_format_of_a_hostile_report_validates(class_run, name, tmp_path):
     if name not in class_run.hostile:
-        pytest.skip("contained only by bubblewrap: not run at the process level")
+        pytest.skip(f"held only at the {HOSTILE[name].contained} level: not run at this one")
     student = {"id": name, "name": name, "email": "", "canvas_id": "", "sis_id": ""}
     write_every_format(class_run.hostile[name].written, student, tmp_path)
 
@@ -193,7 +201,8 @@ def test_correct_submissions_graded_between_hostile_ones_get_full_marks(class_ru
 def test_bulk_grading_a_class_of_the_corpus_and_correct_submissions(tmp_path):
     """`grade.py bulk` on a mixed class folder, at the level it picks itself: full marks where earned, else nothing."""
     level = sandbox.choose(sandbox.AUTO)
-    names = [name for name, item in HOSTILE.items() if item.held_at(level)]
+    names = [name for name, item in HOSTILE.items()
+             if item.held_at(level) and item.exercise == "07"]   # the class is graded on 07
     folder, out = tmp_path / "class", tmp_path / "graded"
     students, tokens = {}, []
     for number, name in enumerate(names):
@@ -256,7 +265,7 @@ def _stage(name: str, item: Hostile, folder: Path, report_path: Path) -> str:
     source = source.replace(b"__TOKEN__", token.encode()).replace(b"__REPORT__", str(report_path).encode())
     if item.pad_to:
         source += b"# padding\n" * ((item.pad_to - len(source)) // 10 + 1)
-    (folder / "07_backpropagation.py").write_bytes(source)
+    (folder / f"{EXERCISES[item.exercise].stem}.py").write_bytes(source)
     for extra in item.beside:
         shutil.copyfile(CORPUS / "beside" / f"{extra}.txt", folder / extra)
     return token
@@ -265,7 +274,7 @@ def _stage(name: str, item: Hostile, folder: Path, report_path: Path) -> str:
 def _grade_hostile(name: str, item: Hostile, folder: Path, level: str) -> Graded:
     report_path = folder.parent / f"{name}.json"
     token = _stage(name, item, folder, report_path)
-    report = _grade(folder, ["07"], Limits(timeout=HANG_SECONDS if item.hangs else QUICK_SECONDS, isolation=level))
+    report = _grade(folder, [item.exercise], Limits(timeout=HANG_SECONDS if item.hangs else QUICK_SECONDS, isolation=level))
     write_json(report, report_path)     # as grade.py does, once the child is gone
     leftovers = _leftovers(token)
     return Graded(report, json.loads(report_path.read_text()), leftovers)

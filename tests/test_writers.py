@@ -78,8 +78,32 @@ def test_gradescope_hidden_visibility_is_a_choice_and_checked(reports):
 
 def test_gradescope_output_says_why_a_file_failed(reports):
     results = gradescope.to_gradescope(reports["broken"])
-    assert "SyntaxError" in results["output"] and "Total: 0 /" in results["output"]
+    assert "SyntaxError" in results["output"] and "Visible checks: 0 / 20" in results["output"]
     assert results["tests"][0]["output"].startswith("error: ")
+
+
+def test_gradescope_output_totals_only_what_students_may_see(reports):
+    # "wrong": 04 right, 07 without the sigmoid derivative (output_error_term wrong on all four cases).
+    # Visible: lesson and handout, 5 quantities each: 04 10 of 10, 07 8 of 10. With hidden: 20 + 16 of 40.
+    hidden_later = gradescope.to_gradescope(reports["wrong"])["output"]
+    assert "07 Backpropagation: one weight update: 8 / 10 on the visible checks" in hidden_later
+    assert "Visible checks: 18 / 20; hidden checks (20 points)" in hidden_later
+    assert "36" not in hidden_later and "16" not in hidden_later and "Total" not in hidden_later
+    assert "Visible checks: 18 / 20" in gradescope.to_gradescope(reports["wrong"], "after_due_date")["output"]
+    shown = gradescope.to_gradescope(reports["wrong"], hidden_visibility="visible")["output"]
+    assert "07 Backpropagation: one weight update: 16 / 20" in shown and "Total: 36 / 40" in shown
+
+
+def test_the_seed_reaches_no_student(reports):
+    # Gradescope's results (output, tests, extra_data) and the LTI comment all reach students; the class's
+    # seed would let a probe recognise the hidden cases. It stays in the canonical report only.
+    report = {**reports["wrong"], "seed": 918273645}
+    for visibility in gradescope.VISIBILITIES:
+        results = gradescope.to_gradescope(report, hidden_visibility=visibility)
+        assert "918273645" not in json.dumps(results)
+        assert "seed" not in results["output"] and "seed" not in results["extra_data"]["nngrade"]
+    comment = lti.to_lti_score(report, "u", lti.iso_timestamp())["comment"]
+    assert "918273645" not in comment and "seed" not in comment
 
 
 def test_the_schema_rejects_what_gradescope_would_reject(reports):
@@ -109,6 +133,10 @@ def test_lti_progress_says_nothing_submitted_and_failed_grading(reports):
     assert lti.to_lti_score(reports["right"], "u", stamp)["activityProgress"] == "Completed"
     assert lti.to_lti_score(reports["nothing"], "u", stamp)["activityProgress"] == "Initialized"
     assert lti.to_lti_score(reports["right"], "u", stamp, complete=False)["gradingProgress"] == "Failed"
+    faulty = {**reports["right"], "grader_error": "07 backprop_step.error[lesson]: internal grader error: KeyError"}
+    assert lti.to_lti_score(faulty, "u", stamp)["gradingProgress"] == "Failed"
+    assert "not a grade yet" in gradescope.to_gradescope(faulty)["output"]
+    assert "not a grade" not in gradescope.to_gradescope(reports["right"])["output"]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**lti.to_lti_score(reports["right"], "u", stamp), "timestamp": "yesterday"},
                             _schema("lti-ags-score.schema.json"))

@@ -15,14 +15,15 @@ COMMENT_LIMIT = 1000
 
 
 def to_lti_score(report: dict, user_id: str, timestamp: str, complete: bool = True) -> dict:
-    """The score of one canonical report; `complete` False (an internal grading error) says Failed."""
+    """The score of one canonical report; `complete` False, or a report whose `grader_error` says the grader
+    failed itself, says Failed (an internal grading error: not a grade)."""
     submitted = any(exercise["file"] for exercise in report["exercises"])
     return {
         "userId": user_id,
         "scoreGiven": report["score"],
         "scoreMaximum": report["max_score"],
         "activityProgress": "Completed" if submitted else "Initialized",
-        "gradingProgress": "FullyGraded" if complete else "Failed",
+        "gradingProgress": "FullyGraded" if complete and not report.get("grader_error") else "Failed",
         "timestamp": timestamp,
         "comment": comment(report),
     }
@@ -31,7 +32,8 @@ def to_lti_score(report: dict, user_id: str, timestamp: str, complete: bool = Tr
 def comment(report: dict) -> str:
     parts = [f"{exercise['id']}: {points(exercise['score'])}/{points(exercise['max_score'])}"
              + (f" ({exercise['problem']})" if exercise["problem"] else "") for exercise in report["exercises"]]
-    text = f"nngrade {points(report['score'])}/{points(report['max_score'])} (seed {report['seed']}); " + "; ".join(parts)
+    # No seed: the comment reaches the student, and the class's seed would let a probe recognise hidden cases.
+    text = f"nngrade {points(report['score'])}/{points(report['max_score'])}; " + "; ".join(parts)
     return untrusted.text(text, COMMENT_LIMIT)
 
 
