@@ -12,6 +12,7 @@ the target, no links), and only `.py` files are ever taken out of them.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -25,6 +26,10 @@ GRADESCOPE_METADATA = "submission_metadata.yml"
 CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)(?P<late>_LATE)?_(?P<user>\d+)_(?P<attempt>\d+)_(?P<original>.+)$")
 SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
 IGNORED_NAMES = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
+
+
+# errno values that say the grader's own disk failed (full, over quota, read-only, broken), not a submission
+SCRATCH_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
 
 
 class IngestError(Exception):
@@ -338,6 +343,8 @@ def _unzip_py(archive: Path, target: Path, collected: Collected, limits: Limits)
                 budget -= written
                 collected.files.append((parts[-1], out, f"{archive}:{'/'.join(parts)}"))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno in SCRATCH_ERRNOS:
+            raise    # our scratch folder failed (full, read-only): not a fault of the zip
         collected.notices.append(f"{archive.name}: not a readable zip file ({_reason(exc)})")
 
 
