@@ -132,6 +132,7 @@ class _Signals:
         self.saved: dict = {}
         self.holding = 0
         self.pending: int | None = None
+        self.stopped: int | None = None    # the signal that stopped the run
 
     def __enter__(self) -> "_Signals":
         if threading.current_thread() is threading.main_thread():
@@ -139,12 +140,15 @@ class _Signals:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.stopped is not None:
+            return    # stopping: a later signal (the second Ctrl-C) finds nothing left to interrupt, up to the exit
         for sig, handler in self.saved.items():
             signal.signal(sig, handler)
 
     def _handler(self, signum, frame) -> None:
         for sig in self.saved:
             signal.signal(sig, signal.SIG_IGN)
+        self.stopped = signum
         if self.holding:
             self.pending = signum
             return
