@@ -119,12 +119,16 @@ class Lock:
         self.handle = None
 
     def __enter__(self) -> "Lock":
-        import fcntl
+        try:
+            import fcntl
+        except ImportError:     # Windows: the pid and host in the file are the only guard
+            fcntl = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
             handle = open(self.path, "a+", encoding="utf-8")
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if fcntl is not None:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 owner = self._owner(handle)
                 handle.close()
