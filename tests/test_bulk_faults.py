@@ -41,9 +41,14 @@ def make_class(folder: Path) -> None:
                                               "07": f"import time\ntime.sleep({SLEEP})\n" + reference_source("07")})
 
 
+# bulk refuses to fall back to the process level on its own: where bubblewrap is not here, say so
+LEVEL = sandbox.BUBBLEWRAP if sandbox.unavailable_reason() is None else sandbox.PROCESS
+
+
 def command(folder: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, str(REPO / "grade.py"), "bulk", str(folder), "--out", str(out), "--quiet",
-            "--workers", "2", "--timeout", "6", "--seed", SEED, "--exercises", *EXERCISES, *extra]
+            "--workers", "2", "--timeout", "6", "--seed", SEED, "--exercises", *EXERCISES, "--isolation", LEVEL,
+            *extra]
 
 
 def run(folder: Path, out: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -240,10 +245,10 @@ def test_a_students_child_killed_from_outside_is_graded_again_not_given_zero(cle
     assert grades(out) == expected      # the slow student it hit has full marks, as in the clean run
 
 
-@pytest.mark.skipif(sandbox.unavailable_reason() is not None, reason="needs bubblewrap")
+@pytest.mark.skipif(LEVEL != sandbox.BUBBLEWRAP, reason="needs bubblewrap")
 def test_a_sandbox_killed_midway_is_restarted_and_the_run_never_downgrades(clean, tmp_path):
     folder, expected = clean
-    assert {level for _, level, _ in expected.values()} == {"bubblewrap"}
+    assert {level for _, level, _ in expected.values()} == {LEVEL}
     out = tmp_path / "out"
     process = start(folder, out)
     try:
@@ -362,7 +367,7 @@ def test_a_lost_batch_json_never_changes_the_seed_or_the_exercises(clean, tmp_pa
         (out / ledger.BATCH).unlink()
     if damage == "deleted with the manifest":
         (out / ledger.MANIFEST).unlink()
-    bare = [sys.executable, str(REPO / "grade.py"), "bulk", str(folder), "--out", str(out), "--quiet"]
+    bare = [sys.executable, str(REPO / "grade.py"), "bulk", str(folder), "--out", str(out), "--quiet", "--isolation", LEVEL]
     again = subprocess.run(bare, cwd=REPO, capture_output=True, text=True, timeout=300)
     if damage == "deleted with the manifest":    # the reports say seed and exercises, not the time limit
         assert again.returncode == 2 and "--timeout" in again.stderr and again.stderr.count("\n") == 1, again.stderr
@@ -383,8 +388,8 @@ def test_reports_that_disagree_on_the_seed_make_the_rerun_ask(tmp_path):
     for name, seed in (("a", 1), ("b", 2)):
         (out / "reports" / f"{name}.json").write_text(json.dumps({"seed": seed, "exercises": [{"id": "04"}]}))
     (tmp_path / "class").mkdir()
-    result = subprocess.run([sys.executable, str(REPO / "grade.py"), "bulk", str(tmp_path / "class"), "--out", str(out)],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, str(REPO / "grade.py"), "bulk", str(tmp_path / "class"), "--out", str(out),
+                             "--isolation", LEVEL], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "different seed" in result.stderr and "--seed" in result.stderr, result.stderr
 
 

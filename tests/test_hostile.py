@@ -172,7 +172,7 @@ def test_bulk_grading_a_class_of_the_corpus_and_correct_submissions(tmp_path):
         students[student] = HOSTILE[name]
         tokens.append(_stage(name, HOSTILE[name], folder / student, out / "reports" / f"{student}.json"))
     done = run_cli("bulk", str(folder), "--out", str(out), "--exercises", "07", "--timeout", str(BULK_SECONDS),
-                   "--seed", "7", "--workers", "2", "--quiet")
+                   "--seed", "7", "--workers", "2", "--quiet", "--isolation", level)   # bulk refuses to fall back itself
     assert done.returncode in (0, 1), done.stderr
     leftovers = [found for token in tokens for found in _leftovers(token)]
     assert not leftovers, f"still running after grading: {leftovers}"
