@@ -30,7 +30,7 @@ from pathlib import Path
 
 from . import ingest, ledger, pool, sandbox
 from .cli import ArgumentParser, UsageError, add_isolation_option, exercise_ids, seconds, seed
-from .engine import Job, Outcome, fallback_report, grade_batch
+from .engine import Job, fallback_report, grade_batch
 from .exercises import EXERCISES
 from .progress import Progress, clock
 from .runner import Limits
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return stop.exit_status
         except OSError as exc:
-            print(f"error: cannot write {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+            print(f"error: cannot write {exc.filename or 'the output folder'}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
 
 

@@ -26,7 +26,7 @@ from .exercises import EXERCISES
 from .results import CheckResult, ExerciseResult, Report
 from .runner import Limits, RunResult
 
-INTERNAL_ERROR = "internal grading error"
+NOT_GRADED = "not graded"
 _GRACE_SECONDS = 60.0             # for the interrupted job's runner to kill the student's processes
 _busy = threading.Event()         # a job is running in this worker
 _stopping = threading.Event()     # this worker was told to stop (SIGTERM, SIGHUP, its parent gone)
@@ -226,12 +226,10 @@ def _data(path: str | None):
     return load_admissions(path) if path else None
 
 
-def fallback_report(job: Job, reason: str, retry: bool = True) -> dict:
-    """When grading could not finish: every check at 0 with the reason, none lost.
-
-    `retry`: the grader failed (not the student's code), and the next run grades it again.
-    """
-    message = f"{INTERNAL_ERROR}: {reason}; it will be graded again on the next run" if retry else reason
+def fallback_report(job: Job, reason: str) -> dict:
+    """When grading could not finish, for a reason that is not the student's: every check at 0 with the
+    reason, none lost. It is a placeholder, not a grade: bulk records it as not graded and grades it again."""
+    message = f"{NOT_GRADED}: {reason}; it will be graded again on the next run"
     exercises = tuple(ExerciseResult(
         id=exercise.id, title=exercise.title, file=None, problem=message,
         checks=tuple(CheckResult(name=check.name, function=check.function, quantity=check.quantity.name,
