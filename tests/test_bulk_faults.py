@@ -491,3 +491,56 @@ def test_without_bubblewrap_bulk_refuses_auto_and_names_the_process_level(tmp_pa
     assert json.loads((out / "summary.json").read_text())["batch"]["isolation"] == "process"
     assert "isolation process" in (out / "summary.html").read_text()
     assert json.loads((out / "reports" / "a.json").read_text())["isolation"] == "process"
+
+
+# --- failures that never end a run, nor become a grade (in this process, with a stand-in pool) ----
+
+def _in_process_pool(fail_with=None):
+    """pool.run without workers: each job graded here, or failing as a dead worker would (`fail_with`)."""
+    def run(function, jobs, workers):
+        for job in jobs:
+            yield (job, None, fail_with) if fail_with is not None else (job, function(job), None)
+    return run
+
+
+class _BrokenSandbox:
+    """A warm server whose sandbox no longer starts, as when bubblewrap breaks during a run."""
+
+    def run(self, path, calls, limits):
+        return RunResult(protocol_error="the grading server did not start", isolation=sandbox.BUBBLEWRAP)
+
+
+@pytest.mark.skipif(LEVEL != sandbox.BUBBLEWRAP, reason="needs bubblewrap")
+def test_a_sandbox_that_stops_working_midway_leaves_students_ungraded_and_says_so(tmp_path, monkeypatch, capsys):
+    folder, out = tmp_path / "class", tmp_path / "out"
+    for name in ("a", "b"):
+        write_all(folder / name, {"04": reference_source("04")})
+    monkeypatch.setattr(bulk.pool, "run", _in_process_pool())
+    monkeypatch.setattr(engine, "_warm_server", lambda limits: _BrokenSandbox())
+    assert bulk.main([str(folder), "--out", str(out), "--exercises", "04", "--quiet", "--seed", "3"]) == 1
+    said = capsys.readouterr()
+    assert said.err.count("the bubblewrap sandbox stopped working") == 1 and "run the same command again" in said.err
+    assert "could not grade 2 submissions" in said.out
+    assert all(record["complete"] is False for record in manifest(out).values())
+    assert (out / "gradebook.csv").read_text(encoding="utf-8").count("\n") == 2     # header and points only
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["batch"]["not_graded"] == ["a", "b"] and summary["students"] == 0
+    report = json.loads((out / "reports" / "a.json").read_text())
+    assert "not graded: the grading server did not start" in report["notices"][-1]
+
+
+def test_a_worker_that_dies_every_time_leaves_the_student_ungraded_never_zero(tmp_path, monkeypatch, capsys):
+    from nngrade import pool
+    folder, out = tmp_path / "class", tmp_path / "out"
+    write_all(folder / "a", {"04": reference_source("04")})
+    monkeypatch.setattr(bulk.pool, "run", _in_process_pool(fail_with=pool.KILLED))
+    code = bulk.main([str(folder), "--out", str(out), "--exercises", "04", "--quiet", "--isolation", LEVEL])
+    assert code == 1
+    assert manifest(out)["a"]["complete"] is False
+    assert "died twice" in (out / "reports" / "a.json").read_text()
+    assert "\na," not in (out / "gradebook.csv").read_text(encoding="utf-8")
+    monkeypatch.undo()      # the machine is well again: the next run grades it, alone
+    capsys.readouterr()
+    assert bulk.main([str(folder), "--out", str(out), "--quiet", "--isolation", LEVEL, "--workers", "1"]) == 0
+    assert "graded 1 submission " in capsys.readouterr().out
+    assert json.loads((out / "reports" / "a.json").read_text())["score"] == 20.0
