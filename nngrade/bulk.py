@@ -216,7 +216,8 @@ def _settings(args: argparse.Namespace, out: Path) -> Settings:
 def _previous(args: argparse.Namespace, out: Path) -> tuple[dict, str]:
     """The last run's settings and, when batch.json could not give them, where they were recovered from."""
     previous = ledger.read_batch(out)
-    if previous is not None:
+    if previous is not None and isinstance(previous.get("seed"), int) and isinstance(previous.get("exercises"), list) \
+            and isinstance(previous.get("timeout"), (int, float)):
         return previous, ""
     try:
         recovered, source = ledger.recover_settings(out, ledger.Ledger(out).records)

@@ -355,7 +355,7 @@ def test_a_full_scratch_disk_leaves_a_student_ungraded_not_wrong(tmp_path):
         subprocess.run(["umount", str(scratch)], capture_output=True)
 
 
-@pytest.mark.parametrize("damage", ["deleted", "truncated", "deleted with the manifest"])
+@pytest.mark.parametrize("damage", ["deleted", "truncated", "without its seed", "deleted with the manifest"])
 def test_a_lost_batch_json_never_changes_the_seed_or_the_exercises(clean, tmp_path, damage):
     folder, expected = clean
     out = tmp_path / "out"
@@ -363,6 +363,8 @@ def test_a_lost_batch_json_never_changes_the_seed_or_the_exercises(clean, tmp_pa
     before = stats(out)
     if damage == "truncated":
         (out / ledger.BATCH).write_text('{"seed": ')
+    elif damage == "without its seed":
+        (out / ledger.BATCH).write_text(json.dumps({"exercises": list(EXERCISES), "timeout": 6}))
     else:
         (out / ledger.BATCH).unlink()
     if damage == "deleted with the manifest":
