@@ -1,29 +1,42 @@
 """`python grade.py bulk FOLDER`: grade a whole class, in parallel and resumably, and write the class outputs.
 
-Flow: ingest finds the students -> the ledger says who is graded already -> worker processes grade
-the rest (nngrade.engine, in batches; a batch whose worker dies, one submission at a time) -> this process writes each report as it arrives
--> at the end, the gradebook, the summary and any LMS formats are rendered from the report files.
+Flow: the output folder is locked -> ingest finds the students -> the ledger says who is graded already
+-> worker processes grade the rest (nngrade.engine, in batches; a batch whose worker dies, or a
+submission that meets a failure that is not its own, again one submission at a time) -> this process
+writes each report as it arrives -> at the end, the gradebook, the summary and any LMS formats are
+rendered from the report files.
+
+What a run promises: a grade is recorded only when the student's code decided it. Anything else (a
+worker or a child killed from outside, a sandbox that stops, a full scratch disk, a file that
+vanishes or changes while it is copied) leaves the submission "not graded": no row in the gradebook,
+graded again by the next run. The isolation level is chosen once, before anyone is graded, and named
+on the first line and in the summary; a run never falls back to a weaker one midway. SIGINT, SIGTERM
+and SIGHUP stop it the same way: what is graded is saved, the rest is graded by running it again.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
+import signal
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import ingest, ledger, pool
-from .cli import ArgumentParser, UsageError, add_isolation_option, check_isolation, exercise_ids, seconds, seed
-from .engine import Job, fallback_report, grade_batch, grade_submission
+from . import ingest, ledger, pool, sandbox
+from .cli import ArgumentParser, UsageError, add_isolation_option, exercise_ids, seconds, seed
+from .engine import Job, fallback_report, grade_batch
 from .exercises import EXERCISES
 from .progress import Progress, clock
 from .runner import Limits
 from .writers import files, gradebook, gradescope, junit, lti, summary, summary_html
 
-EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 FORMATS = ("gradescope", "lti", "junit")
 SHOWN_WARNINGS = 20   # about the class folder, on the terminal; the summary lists them all
 BATCH_SIZE = 16   # submissions per pytest session in a worker (the session costs ~0.2 s)
@@ -71,38 +84,114 @@ class Settings:
     hidden_visibility: str
     force: bool
     quiet: bool
-    isolation: str = "auto"
+    recovered_from: str = ""           # batch.json was lost: the settings kept came from this file or folder
+    isolation: str = sandbox.PROCESS   # the level this run grades at, chosen once (nngrade.sandbox.LEVELS)
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        settings = _settings(parse_args(list(sys.argv[2:] if argv is None else argv)))
-        submissions = ingest.discover(settings.folder)
-    except (UsageError, ingest.IngestError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        return Batch(settings, submissions).run()
-    except OSError as exc:
-        print(f"error: cannot write {exc.filename or settings.out}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+    with _Signals() as signals:
+        try:
+            args = parse_args(list(sys.argv[2:] if argv is None else argv))
+            out = _out_folder(args)
+            with ledger.Lock(out):
+                settings = _settings(args, out)
+                submissions = ingest.discover(settings.folder)
+                return Batch(settings, submissions, signals).run()
+        except (UsageError, ingest.IngestError, ledger.Locked) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except Interrupted as stop:   # before grading started, or while the outputs were written
+            print(f"\ninterrupted ({stop.name}): nothing more was graded; run the same command again",
+                  file=sys.stderr)
+            return stop.exit_status
+        except OSError as exc:
+            print(f"error: cannot write {exc.filename or 'the output folder'}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    """The command's options; what it leaves out comes from the output folder's previous run, if any,
-    so that re-running the same folder keeps its seed, exercises, time limit and data."""
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP: stop starting work, keep what is saved, say how to go on."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        # 130 as for Ctrl-C, whatever stopped the run; SIGTERM says 143, as `kill` users expect.
+        self.exit_status = EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_INTERRUPTED
+
+
+class _Signals:
+    """SIGINT, SIGTERM and SIGHUP all stop the run as one Ctrl-C does, once.
+
+    The first raises Interrupted; every later one is ignored (a second Ctrl-C while the workers stop
+    would otherwise end in a traceback, and a kill of what is being saved). While a report and its
+    manifest line are written (`held()`), a signal waits until both are in place.
+    """
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+    def __init__(self):
+        self.saved: dict = {}
+        self.holding = 0
+        self.pending: int | None = None
+        self.stopped: int | None = None    # the signal that stopped the run
+
+    def __enter__(self) -> "_Signals":
+        if threading.current_thread() is threading.main_thread():
+            self.saved = {sig: signal.signal(sig, self._handler) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.stopped is not None:
+            return    # stopping: a later signal (the second Ctrl-C) finds nothing left to interrupt, up to the exit
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+
+    def _handler(self, signum, frame) -> None:
+        for sig in self.saved:
+            signal.signal(sig, signal.SIG_IGN)
+        self.stopped = signum
+        if self.holding:
+            self.pending = signum
+            return
+        raise Interrupted(signum)
+
+    class _Held:
+        def __init__(self, owner: "_Signals"):
+            self.owner = owner
+
+        def __enter__(self):
+            self.owner.holding += 1
+
+        def __exit__(self, kind, exc, tb):
+            self.owner.holding -= 1
+            if not self.owner.holding and self.owner.pending is not None and kind is None:
+                raise Interrupted(self.owner.pending)
+
+    def held(self) -> "_Signals._Held":
+        return self._Held(self)
+
+
+def _out_folder(args: argparse.Namespace) -> Path:
     if not args.folder.is_dir():
         raise UsageError(f"{args.folder}: no such folder")
+    out = args.out or args.folder.resolve().parent / f"{args.folder.resolve().name}-graded"
+    if out.resolve() == args.folder.resolve() or args.folder.resolve() in out.resolve().parents:
+        raise UsageError(f"--out {out} is inside the class folder: every report would look like a submission")
+    return out
+
+
+def _settings(args: argparse.Namespace, out: Path) -> Settings:
+    """The command's options; what it leaves out comes from the output folder's previous run, if any,
+    so that re-running the same folder keeps its seed, exercises, time limit and data. Without a
+    readable batch.json they are recovered from the manifest and the reports; what cannot be
+    recovered must be given: a re-run never picks a new seed or other exercises on its own."""
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise UsageError(f"unknown format '{unknown[0]}': choose from {', '.join(FORMATS)}")
-    out = args.out or args.folder.resolve().parent / f"{args.folder.resolve().name}-graded"
-    if out.resolve() == args.folder.resolve() or args.folder.resolve() in out.resolve().parents:
-        raise UsageError(f"--out {out} is inside the class folder: every report would look like a submission")
-    previous = ledger.read_batch(out) or {}
+    previous, source = _previous(args, out)
     kept = []
     ids = exercise_ids(args.exercises or [])
     if args.exercises is None and previous.get("exercises"):
@@ -111,76 +200,161 @@ def _settings(args: argparse.Namespace) -> Settings:
     if timeout is None:
         timeout = previous.get("timeout") if isinstance(previous.get("timeout"), (int, float)) else Limits.timeout
         kept += ["time limit"] if "timeout" in previous else []
-    check_isolation(args.isolation)
-    data_arg = args.data
-    if data_arg is None and previous.get("data", {}).get("path") and Path(previous["data"]["path"]).is_file():
-        data_arg = Path(previous["data"]["path"])
-    data_path, data, notices = resolve_data(data_arg, ids)
+    data_path, data, notices = resolve_data(_data_argument(args.data, previous.get("data"), ids), ids)
     if args.seed is not None:
         seed = args.seed
     elif isinstance(previous.get("seed"), int):
         seed, kept = previous["seed"], ["seed", *kept]
     else:
         seed = secrets.randbelow(2 ** 31)
-    return Settings(folder=args.folder, out=out, exercise_ids=tuple(ids), seed=seed, kept=tuple(kept),
+    return Settings(folder=args.folder, out=out, exercise_ids=tuple(ids), seed=seed,
+                    kept=tuple(kept), recovered_from=source,
                     timeout=timeout, data_path=data_path, data=data, notices=notices, workers=args.workers,
                     formats=formats, hidden_visibility=args.hidden_visibility, force=args.force, quiet=args.quiet,
-                    isolation=args.isolation)
+                    isolation=isolation_level(args.isolation))
+
+
+def _previous(args: argparse.Namespace, out: Path) -> tuple[dict, str]:
+    """The last run's settings and, when batch.json could not give them, where they were recovered from."""
+    previous = ledger.read_batch(out)
+    if previous is not None and isinstance(previous.get("seed"), int) and isinstance(previous.get("exercises"), list) \
+            and isinstance(previous.get("timeout"), (int, float)):
+        return previous, ""
+    try:
+        recovered, source = ledger.recover_settings(out, ledger.Ledger(out).records)
+    except ValueError as exc:
+        if args.seed is None or args.exercises is None:
+            raise UsageError(f"{out / ledger.BATCH} is missing or unreadable, and {exc}: pass --seed and "
+                             "--exercises to say which to grade with (or start a new --out)") from None
+        return {}, ""
+    if recovered and "timeout" not in recovered and args.timeout is None:
+        raise UsageError(f"{out / ledger.BATCH} is missing or unreadable and the time limit of the graded reports "
+                         f"cannot be recovered: pass --timeout SECONDS (the last run's; {Limits.timeout:g} if it "
+                         "was not set)")
+    return recovered, source
+
+
+def _data_argument(given: Path | None, previous: dict | None, ids: list[str]) -> Path | None:
+    """The data file to use: the one given, else the last run's; a last run's file that is gone is an error
+    unless the default file is the same data (a class is never silently graded on other data)."""
+    if given is not None or not isinstance(previous, dict) or not previous.get("path"):
+        return given
+    if Path(previous["path"]).is_file():
+        return Path(previous["path"])
+    if any(EXERCISES[i].needs_data for i in ids):
+        default = resolve_data(None, ids)[1]
+        if default.get("sha256") != previous.get("sha256"):
+            raise UsageError(f"the last run's data file {previous['path']} is gone: pass --data with it "
+                             "(another file would change every grade of 05 and 08)")
+    return None
 
 
 def resolve_data(path: Path | None, ids: list[str]) -> tuple[str | None, dict, tuple[str, ...]]:
+    """(path, what the batch records of it, notices for every report). The notice depends only on the file
+    graded with, not on how it was chosen: a first run and a re-run give the same reports."""
     if not any(EXERCISES[i].needs_data for i in ids):
         return None, {}, ()
-    from .data import DataError, load_admissions, resolve_path
-    resolved, notice = resolve_path(path)
+    from .data import SAMPLE_PATH, DataError, _shown, load_admissions, resolve_path
+    resolved, _ = resolve_path(path)
     try:
         data = load_admissions(resolved)
     except DataError as exc:
         raise UsageError(str(exc)) from None
-    return str(data.path), {"path": str(data.path), "source": data.source, "sha256": data.sha256}, \
-        ((notice,) if notice else ())
+    sample = data.path.resolve() == SAMPLE_PATH.resolve()
+    notices = (f"graded with the synthetic sample {_shown(SAMPLE_PATH)}, not the real admissions data "
+               "(python -m nngrade.data download fetches it)",) if sample else ()
+    return str(data.path), {"path": str(data.path), "source": data.source, "sha256": data.sha256}, notices
+
+
+def isolation_level(requested: str) -> str:
+    """The one level this run grades at, decided before anyone is graded.
+
+    bulk grades strangers' code: "auto" that would end at the process level is refused, not obeyed;
+    only an explicit `--isolation process` grades without the sandbox. As root, "auto" without bubblewrap
+    is the "user" level (each file a user id of its own): contained, and said on the terminal.
+    """
+    if requested == sandbox.PROCESS:
+        return sandbox.process_level()
+    problem = sandbox.unavailable_reason() or _bubblewrap_problem()
+    if problem is None:
+        return sandbox.BUBBLEWRAP
+    if requested == sandbox.BUBBLEWRAP:
+        raise UsageError(f"bubblewrap isolation is not available: {problem}")
+    if sandbox.process_level() == sandbox.USER:   # root: each file a user of its own still contains it
+        return sandbox.USER
+    raise UsageError(f"the bubblewrap sandbox cannot be used here ({problem}); bulk grades other people's code, so "
+                     "it does not fall back to the weaker process level on its own: pass --isolation process to "
+                     "grade without the sandbox (see the README's Security model)")
+
+
+def _bubblewrap_problem() -> str | None:
+    """Start one sandboxed child on an empty file (no student code): None if the sandbox works here."""
+    from .runner import run_file
+    with tempfile.TemporaryDirectory(prefix="nngrade-probe-") as folder:
+        probe = Path(folder) / "probe.py"
+        probe.write_text("")
+        os.chmod(folder, 0o755)
+        os.chmod(probe, 0o644)
+        result = run_file(probe, [], Limits(timeout=30.0, isolation=sandbox.BUBBLEWRAP))
+    if result.started and not result.timed_out and result.import_error is None:
+        return None
+    said = " ".join(result.output.split())[-200:]
+    return f"a sandboxed child did not start (exit code {result.exit_code}){': ' + said if said else ''}"
 
 
 class Batch:
     """One run over a class folder."""
 
-    def __init__(self, settings: Settings, submissions: ingest.Found):
+    def __init__(self, settings: Settings, submissions: ingest.Found, signals: "_Signals | None" = None):
         self.settings = settings
         self.submissions = submissions
+        self.signals = signals or _Signals()
         self.reports_dir = settings.out / "reports"
         self.grader = ledger.grader_version()
         self.config = ledger.fingerprint({"seed": settings.seed, "exercises": settings.exercise_ids,
-                                          "timeout": settings.timeout, "data": settings.data.get("sha256")})
+                                          "timeout": settings.timeout, "data": settings.data.get("sha256"),
+                                          "isolation": settings.isolation})
         self.ledger = ledger.Ledger(settings.out)
         self.contents: dict[str, str] = {}
         self.incomplete: list[str] = []
+        self.sandbox_lost = 0    # submissions left ungraded because the sandbox stopped working
 
     def run(self) -> int:
         s = self.settings
         s.out.mkdir(parents=True, exist_ok=True)
+        # As root, children run as other users: the class's work and the outputs (seed, reports) are out of their reach.
+        sandbox.wall_off(s.folder, s.out)
         ledger.write_batch(s.out, self.batch_info())
         todo = [sub for sub in self.submissions if not self._current(sub, forced=s.force)]
         kept = len(self.submissions) - len(todo)
         students = sum(len(sub.students) for sub in self.submissions)
-        self._say(f"nngrade bulk · {students} students in {s.folder} · exercises {' '.join(s.exercise_ids)} · "
-                  f"seed {s.seed} · grader {self.grader}")
+        self._say(f"nngrade bulk · isolation {s.isolation} · {students} students in {s.folder} · exercises "
+                  f"{' '.join(s.exercise_ids)} · seed {s.seed} · grader {self.grader}")
+        if s.isolation == sandbox.PROCESS:
+            self._say("warning: student code runs at the process level, without the bubblewrap sandbox "
+                      "(--isolation process): see the README's Security model for what that does not contain")
+        elif s.isolation == sandbox.USER:
+            self._say("note: no bubblewrap sandbox here; as root, each file runs as a user id of its own, walled off "
+                      "from the project, the class folder and the outputs (README, Security model: user)")
         warnings = self.submissions.warnings       # entries skipped, identities renamed: never silently
         for warning in warnings[:SHOWN_WARNINGS]:
             self._say(f"warning: {warning}")
         if len(warnings) > SHOWN_WARNINGS:
             self._say(f"warning: ... and {len(warnings) - SHOWN_WARNINGS} more (all of them in the summary)")
         if s.kept:
-            self._say(f"{', '.join(s.kept)} as in the last run ({s.out / ledger.BATCH}); options change them")
+            where = (f"recovered from {s.recovered_from}, as {s.out / ledger.BATCH} is missing or unreadable"
+                     if s.recovered_from else str(s.out / ledger.BATCH))
+            self._say(f"{', '.join(s.kept)} as in the last run ({where}); options change them")
         if kept:
             self._say(f"{kept} of {len(self.submissions)} submissions unchanged since the last run: kept")
         started = time.monotonic()
         try:
             self._grade_all(todo)
-        except KeyboardInterrupt:
+        except Interrupted as stop:
             done = sum(1 for sub in self.submissions if self._current(sub))
-            print(f"\ninterrupted: {done} of {len(self.submissions)} submissions graded and saved; "
+            print(f"\ninterrupted ({stop.name}): {done} of {len(self.submissions)} submissions graded and saved; "
                   "run the same command again to grade the rest", file=sys.stderr)
-            return EXIT_INTERRUPTED
+            return stop.exit_status
         elapsed = time.monotonic() - started
         self.ledger.compact()
         class_summary = self.write_outputs()
@@ -190,7 +364,7 @@ class Batch:
     def batch_info(self) -> dict:
         s = self.settings
         return {"seed": s.seed, "exercises": list(s.exercise_ids), "timeout": s.timeout, "data": s.data,
-                "grader": self.grader, "config": self.config, "folder": str(s.folder),
+                "grader": self.grader, "config": self.config, "folder": str(s.folder), "isolation": s.isolation,
                 "hidden_visibility": s.hidden_visibility}
 
     # --- grading ---------------------------------------------------------------------------------
@@ -207,6 +381,8 @@ class Batch:
                    timeout=s.timeout, notices=s.notices, isolation=s.isolation)
 
     def _grade_all(self, todo: list[ingest.Submission]) -> None:
+        """Batches first; what a dead worker, a bug of ours or a failure outside the student's control stopped
+        is graded again alone, once (nngrade.pool runs a dead worker's jobs alone already)."""
         if not todo:
             return
         progress = Progress(len(todo), enabled=not self.settings.quiet)
@@ -215,76 +391,116 @@ class Batch:
         # Batches share one pytest session in the worker; small enough that every worker gets several.
         size = max(1, min(BATCH_SIZE, len(jobs) // (2 * workers)))
         batches = [tuple(jobs[i:i + size]) for i in range(0, len(jobs), size)]
-        alone = []
+        again = []
         try:
             results = pool.run(grade_batch, batches, workers)
             try:
-                for batch, reports, failure in results:
-                    if failure is not None:   # one of them killed its worker, or a bug of ours: one by one
-                        alone.extend(batch)
+                for batch, outcomes, failure in results:
+                    if failure is not None:
+                        again.extend(batch)
                         continue
-                    for job, report in zip(batch, reports):
-                        self._store(job.submission, report, True)
-                        progress.advance()
+                    for job, outcome in zip(batch, outcomes):
+                        if outcome.failure is not None:
+                            again.append(job)
+                        else:
+                            self._store(job.submission, outcome.report, outcome.content)
+                            progress.advance()
             finally:
                 results.close()
-            self._grade_alone(alone, workers, progress)
+            self._grade_alone(again, workers, progress)
         finally:
             progress.close()
 
     def _grade_alone(self, jobs: list[Job], workers: int, progress: Progress) -> None:
-        """Each submission in a worker of its own turn: the one that kills its worker is known and scored."""
+        """Each submission in a batch of its own: graded, or left ungraded with the reason (never a 0 for it)."""
         if not jobs:
             return
-        results = pool.run(grade_submission, jobs, min(workers, len(jobs)))
+        results = pool.run(grade_batch, [(job,) for job in jobs], min(workers, len(jobs)))
         try:
-            for job, report, failure in results:
-                complete = failure is None
-                if failure == pool.KILLED:   # the student's code killed its worker: a grade, not our failure
-                    report, complete = fallback_report(job, "grading stopped: this submission killed or crashed "
-                                                       "the process grading it", retry=False), True
-                elif failure is not None:    # a bug of ours: say so, grade the others, retry it next run
-                    report = fallback_report(job, f"{type(failure).__name__}: {failure}"[:300])
-                self._store(job.submission, report, complete)
+            for (job,), outcomes, failure in results:
+                outcome = outcomes[0] if failure is None else None
+                if outcome is not None and outcome.failure is None:
+                    self._store(job.submission, outcome.report, outcome.content)
+                else:
+                    reason = outcome.failure if outcome is not None else (
+                        "the process grading it died twice (out of memory, or killed from outside)"
+                        if failure == pool.KILLED else f"{type(failure).__name__}: {failure}"[:300])
+                    self._not_graded(job, reason)
                 progress.advance()
         finally:
             results.close()
 
-    def _store(self, submission: ingest.Submission, report: dict, complete: bool) -> None:
-        """The report first (atomically), then its record: a kill in between only costs a re-grade."""
-        for student in submission.students:
-            text = files.write_json(self._report_path(student.id), report)
-            self.ledger.append({
-                "student": student.id, "submission": submission.key, "content": self.contents[submission.key],
-                "grader": self.grader, "config": self.config, "report_sha256": ledger.sha256_text(text),
-                "complete": complete, "score": report["score"], "max_score": report["max_score"],
-                "seconds": report["timings"].get("total_seconds"),
-                "graded_at": lti.iso_timestamp(datetime.now(timezone.utc))})
+    def _not_graded(self, job: Job, reason: str) -> None:
+        if self.settings.isolation == sandbox.BUBBLEWRAP and "grading server" in reason:
+            self.sandbox_lost += 1
+            if self.sandbox_lost == 1:
+                print(f"\nwarning: the bubblewrap sandbox stopped working ({reason}); submissions are left "
+                      "ungraded rather than graded without it: fix the sandbox and run the same command again",
+                      file=sys.stderr, flush=True)
+        if all(self._graded_before(student.id) for student in job.submission.students):
+            self.incomplete.append(job.submission.key)   # the last real grade stands; the next run tries again
+            return
+        self._store(job.submission, fallback_report(job, reason), None)
+
+    def _graded_before(self, student_id: str) -> bool:
+        record = self.ledger.records.get(student_id)
+        return bool(record and record.get("complete") is True
+                    and record.get("report_sha256") == ledger.file_sha256(self._report_path(student_id)))
+
+    def _store(self, submission: ingest.Submission, report: dict, content: str | None) -> None:
+        """The report first (atomically), then its record: a kill in between only costs a re-grade.
+
+        `content`: the sha256 of the snapshot graded; None when it could not be graded (the record says
+        so, and the next run grades it again). A signal waits until both are written.
+        """
+        complete = content is not None
+        s = self.settings
+        with self.signals.held():
+            for student in submission.students:
+                text = files.write_json(self._report_path(student.id), report)
+                self.ledger.append({
+                    "student": student.id, "submission": submission.key,
+                    "content": content or self.contents[submission.key],
+                    "grader": self.grader, "config": self.config, "report_sha256": ledger.sha256_text(text),
+                    "complete": complete, "score": report["score"], "max_score": report["max_score"],
+                    "seconds": report["timings"].get("total_seconds"),
+                    "settings": {"seed": s.seed, "exercises": list(s.exercise_ids), "timeout": s.timeout,
+                                 "data": s.data},
+                    "graded_at": lti.iso_timestamp(datetime.now(timezone.utc))})
         if not complete:
             self.incomplete.append(submission.key)
+        else:
+            self.contents[submission.key] = content
 
     def _report_path(self, student_id: str) -> Path:
         return self.reports_dir / f"{student_id}.json"
 
     # --- class outputs ---------------------------------------------------------------------------
 
-    def _students(self):
-        """(student, report) for every student of the folder, reading one report at a time."""
-        import json
+    def _students(self, graded: bool = True):
+        """(student, report) for every student of the folder with a grade (`graded`), or without one."""
         for submission in self.submissions:
             for student in submission.students:
-                with open(self._report_path(student.id), encoding="utf-8") as handle:
-                    yield student, json.load(handle)
+                if (self.ledger.records.get(student.id, {}).get("complete") is True) == graded:
+                    with open(self._report_path(student.id), encoding="utf-8") as handle:
+                        yield student, json.load(handle)
+
+    def _ungraded(self) -> list[str]:
+        return [student.id for submission in self.submissions for student in submission.students
+                if self.ledger.records.get(student.id, {}).get("complete") is not True]
 
     def exercises(self) -> list[dict]:
         return [{"id": e.id, "title": e.title, "max_score": e.max_score}
                 for e in (EXERCISES[i] for i in self.settings.exercise_ids)]
 
     def write_outputs(self) -> dict:
+        """Rendered from the reports of graded students only: a student left ungraded has no row and no score
+        (their LTI score says "Failed"), so that an import never records a 0 the student did not earn."""
         out, exercises = self.settings.out, self.exercises()
         files.write_csv(out / "gradebook.csv", gradebook.to_rows(
             exercises, ((asdict(student), report) for student, report in self._students())))
-        batch = {**self.batch_info(), "generated_at": lti.iso_timestamp(), "warnings": list(self.submissions.warnings)}
+        batch = {**self.batch_info(), "not_graded": self._ungraded(), "generated_at": lti.iso_timestamp(),
+                 "warnings": list(self.submissions.warnings)}
         class_summary = summary.to_summary((report for _, report in self._students()), exercises, batch)
         files.write_json(out / "summary.json", class_summary)
         files.write_text(out / "summary.html", summary_html.to_html(class_summary))
@@ -294,6 +510,12 @@ class Batch:
 
     def _write_formats(self) -> None:
         out, formats = self.settings.out, self.settings.formats
+        for student, report in self._students(graded=False):
+            for stale in (out / "gradescope" / f"{student.id}.json", out / "junit" / f"{student.id}.xml"):
+                stale.unlink(missing_ok=True)   # a score for another version must not be uploaded for this one
+            if "lti" in formats:
+                files.write_json(out / "lti" / f"{student.id}.json", lti.to_lti_score(
+                    report, student.id, lti.iso_timestamp(), complete=False))
         for student, report in self._students():
             record = self.ledger.records.get(student.id, {})
             if "gradescope" in formats:
@@ -317,8 +539,12 @@ class Batch:
                          f"median {scores['median']:g}; {scores['full_marks']} with full marks, "
                          f"{class_summary['nothing_gradable']} with nothing gradable")
         if self.incomplete:
-            lines.append(f"could not grade {len(self.incomplete)} submissions ({', '.join(self.incomplete[:5])}"
-                         f"{', ...' if len(self.incomplete) > 5 else ''}): their reports say why; re-run to retry")
+            lines.append(f"could not grade {len(self.incomplete)} submission{'s' * (len(self.incomplete) != 1)} "
+                         f"({', '.join(self.incomplete[:5])}{', ...' if len(self.incomplete) > 5 else ''}) for "
+                         "reasons that are not the students' (their reports say why; no 0 was recorded for them): run "
+                         "the same command again to grade them")
+        if s.isolation == sandbox.PROCESS:
+            lines.append("isolation: process level, without the bubblewrap sandbox (--isolation process)")
         if self.submissions.warnings:
             lines.append(f"{len(self.submissions.warnings)} warnings about the class folder (above, and in the summary)")
         lines += [f"{'reports:':<12}{self.reports_dir}{os.sep} ({class_summary['students']})",

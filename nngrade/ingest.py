@@ -12,6 +12,7 @@ the target, no links), and only `.py` files are ever taken out of them.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import lzma
@@ -32,6 +33,10 @@ SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
 _WINDOWS_DEVICE = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\.|$)", re.IGNORECASE)
 MAX_DEPTH = 32   # folders below a submission's own that are searched for its files
 IGNORED_NAMES = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
+
+
+# errno values that say the grader's own disk failed (full, over quota, read-only, broken), not a submission
+SCRATCH_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
 
 
 class IngestError(Exception):
@@ -361,8 +366,8 @@ def content_hash(submission: Submission) -> str:
                 with _open_regular(path) as handle:
                     for chunk in iter(lambda: handle.read(1 << 20), b""):
                         digest.update(chunk)
-            except OSError as exc:
-                digest.update(f"unreadable: {exc.strerror}".encode())
+            except OSError as exc:   # a special file counts by its name alone, whatever its kind (see engine._snapshot)
+                digest.update(b"not a regular file" if exc.errno == 0 else f"unreadable: {exc.strerror}".encode())
             digest.update(b"\0")
     return digest.hexdigest()
 
@@ -512,6 +517,8 @@ def _unzip_py(archive: Path, target: Path, collected: Collected, limits: Limits,
                 budget.bytes -= written
                 collected.files.append((parts[-1], out, f"{archive}:{'/'.join(parts)}"))
     except _ZIP_ERRORS as exc:
+        if isinstance(exc, OSError) and exc.errno in SCRATCH_ERRNOS:
+            raise    # our scratch folder failed (full, read-only): not a fault of the zip
         collected.notices.append(f"{archive.name}: not a readable zip file ({_reason(exc)})")
 
 

@@ -1,8 +1,9 @@
 """Worker processes for bulk grading: jobs in, (job, result, failure) out as each one finishes.
 
-A worker that dies (a student's code can kill its parent process) breaks the whole pool, and
-every job in flight fails with it. Those jobs are run again one at a time, so that the one that
-kills its worker when alone is known (failure "killed"); the others are graded normally.
+A worker that dies, by any signal (the OOM killer, an operator's kill -9 or SIGTERM, or, at the
+process level, a student's code) breaks the whole pool, and every job in flight fails with it. The
+pool is replaced and those jobs are run again one at a time, so that one whose worker dies even when
+it runs alone is known (failure KILLED); the others are graded normally.
 """
 from __future__ import annotations
 
@@ -46,19 +47,19 @@ def run(function: Callable, jobs: Iterable, workers: int) -> Iterator[tuple[obje
             restart = False
             for future in done:
                 job, alone, born = in_flight.pop(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
+                if future.cancelled():     # never started: its pool was replaced under it
+                    (suspects if alone else pending).appendleft(job)
+                    continue
+                failure = future.exception()
+                # A worker told to stop leaves by SystemExit: dead, like a killed one (never this process's own exit).
+                if isinstance(failure, BrokenProcessPool) or (failure is not None and not isinstance(failure, Exception)):
                     restart |= born == generation
                     if alone:
                         yield job, None, KILLED
                     else:
                         suspects.append(job)
                     continue
-                except Exception as exc:
-                    yield job, None, exc
-                    continue
-                yield job, result, None
+                yield (job, None, failure) if failure is not None else (job, future.result(), None)
             if restart:
                 generation, executor = generation + 1, _restart(executor, workers)
     except BaseException:   # Ctrl-C, or the caller stopped: stop the workers now
@@ -80,5 +81,12 @@ def _executor(workers: int) -> ProcessPoolExecutor:
 
 
 def _restart(broken: ProcessPoolExecutor, workers: int) -> ProcessPoolExecutor:
+    """A new pool for a broken one, whose workers are killed and reaped now: one left to itself could keep its
+    management thread, and so this process, alive after the run has ended."""
+    processes = list((getattr(broken, "_processes", None) or {}).values())
     broken.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+        process.join(timeout=5)
     return _executor(workers)

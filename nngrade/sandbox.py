@@ -60,7 +60,7 @@ _verdict = _Verdict()
 
 def choose(requested: str) -> str:
     """The level a child runs at: "auto" takes bubblewrap where it works; "bubblewrap" insists on it."""
-    if requested == PROCESS:
+    if requested in (PROCESS, USER):   # "user" is what bulk chose once for all its workers
         return process_level()
     if requested not in (AUTO, BUBBLEWRAP):
         raise ValueError(f"unknown isolation {requested!r}: choose {', '.join(REQUESTS)}")

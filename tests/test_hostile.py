@@ -213,7 +213,8 @@ def test_bulk_grading_a_class_of_the_corpus_and_correct_submissions(tmp_path):
         students[student] = HOSTILE[name]
         tokens.append(_stage(name, HOSTILE[name], folder / student, out / "reports" / f"{student}.json"))
     done = run_cli("bulk", str(folder), "--out", str(out), "--exercises", "07", "--timeout", str(BULK_SECONDS),
-                   "--seed", "7", "--workers", "2", "--quiet", "--formats", "gradescope,lti,junit")
+                   "--seed", "7", "--workers", "2", "--quiet", "--formats", "gradescope,lti,junit",
+                   "--isolation", sandbox.BUBBLEWRAP if level == sandbox.BUBBLEWRAP else sandbox.PROCESS)
     assert done.returncode in (0, 1), done.stderr
     assert not untrusted_terminal_text(done.stdout + done.stderr)
     leftovers = [found for token in tokens for found in _leftovers(token)]

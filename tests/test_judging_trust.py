@@ -64,7 +64,8 @@ def test_in_bulk_a_batch_mate_of_an_unconvertible_value_keeps_full_marks(tmp_pat
         (tmp_path / "class" / name).mkdir(parents=True)
         (tmp_path / "class" / name / "07_backpropagation.py").write_text(source)
     submissions = {s.key: s for s in ingest.discover(tmp_path / "class")}
-    alice, mallory, zoe = grade_batch([Job(submissions[n], ("07",), 7, None, 5.0) for n in ("alice", "mallory", "zoe")])
+    alice, mallory, zoe = (outcome.report for outcome in
+                           grade_batch([Job(submissions[n], ("07",), 7, None, 5.0) for n in ("alice", "mallory", "zoe")]))
     assert alice["score"] == zoe["score"] == 20 and alice["grader_error"] is zoe["grader_error"] is None
     assert mallory["score"] == 0 and mallory["grader_error"] is None
     assert {c["status"] for c in mallory["exercises"][0]["checks"] if c["max_score"]} == {"failed"}
@@ -134,8 +135,10 @@ def test_bulk_reports_say_ungraded_when_the_grader_fails(tmp_path, monkeypatch):
     submissions = {s.key: s for s in ingest.discover(tmp_path / "class")}
     jobs = [Job(submissions[name], ("07",), 7, None, 5.0) for name in ("alice", "bob")]
     alice, bob = grade_batch(jobs)
-    assert alice["grader_error"] is None and alice["score"] == alice["max_score"] == 20
-    assert bob["grader_error"].startswith("07 backprop_step.") and "internal grader error" in bob["grader_error"]
+    assert alice.failure is None and alice.report["grader_error"] is None
+    assert alice.report["score"] == alice.report["max_score"] == 20
+    assert bob.report["grader_error"].startswith("07 backprop_step.") and "internal grader error" in bob.report["grader_error"]
+    assert bob.failure and "the grader itself failed" in bob.failure   # bulk leaves it ungraded, retried next run
 
 
 def test_grade_py_exits_2_on_a_grader_fault_and_writes_the_report_marking_it(tmp_path, monkeypatch, capsys):

@@ -32,7 +32,10 @@ def to_html(summary: dict) -> str:
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">{summary["students"]} students · exercises {escape(", ".join(batch.get("exercises", [])))} · '
         f'seed {escape(str(batch.get("seed")))} · grader {escape(str(batch.get("grader", "")))} · '
+        f'isolation {escape(str(batch.get("isolation", "not recorded")))} · '
         f'{escape(str(batch.get("generated_at", "")))}</p>',
+        *([f'<p class="meta">not graded, for reasons that are not theirs (run bulk again): '
+           f'{escape(", ".join(batch["not_graded"]))}</p>'] if batch.get("not_graded") else []),
         '<div class="cards">',
         _card("mean", _of(scores["mean"], summary["max_score"])),
         _card("median", _of(scores["median"], summary["max_score"])),
