@@ -99,8 +99,11 @@ def _rss_kib(pid: int) -> int:
 
 
 def _bulk(folder: Path, out: Path) -> dict:
+    from nngrade import sandbox
+    # The level a student's own run takes here: bulk refuses to choose the bare process level by itself.
+    level = sandbox.BUBBLEWRAP if sandbox.choose(sandbox.AUTO) == sandbox.BUBBLEWRAP else sandbox.PROCESS
     args = [sys.executable, "grade.py", "bulk", str(folder), "--out", str(out), "--quiet", "--seed", "1",
-            "--timeout", str(TIMEOUT)]
+            "--timeout", str(TIMEOUT), "--isolation", level]
     started = time.perf_counter()
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     sampler = _PeakRss(proc.pid)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -93,6 +94,8 @@ def _find_in_folder(folder: Path, exercise: Exercise) -> Path | None:
     exact = folder / f"{exercise.stem}.py"
     if exact.is_file():
         return exact
+    if os.path.lexists(exact) and not exact.is_dir():
+        raise UsageError(f"{exact}: not a regular file (a FIFO, a device, a broken link?)")
     matches = sorted(p for p in folder.glob(f"{exercise.id}*.py") if p.is_file())
     if len(matches) > 1:
         raise UsageError(f"{folder}: several files for exercise {exercise.id}: {', '.join(p.name for p in matches)}")
@@ -114,6 +117,8 @@ def find_tasks(ids: list[str], explicit_ids: bool, submission: Path | None):
         if len(ids) != 1:
             raise UsageError(f"{submission} is one file: give exactly one exercise id")
         return [Task(EXERCISES[ids[0]], submission)]
+    elif not submission.is_dir():
+        raise UsageError(f"{submission}: not a regular file or a folder (a FIFO, a device?)")
     elif submission.suffix == ".py":
         raise UsageError(f"{submission}: is a folder, not a .py file")
     else:

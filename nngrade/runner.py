@@ -13,6 +13,7 @@ import json
 import os
 import selectors
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -107,14 +108,23 @@ def child_user(level: str) -> Iterator[int | None]:
 
 
 def read_source(path: Path, limits: Limits, level: str) -> bytes | RunResult:
-    """The submitted file's bytes, or the result of a file that is not run (too large, unreadable)."""
+    """The submitted file's bytes, or the result of a file that is not run (too large, unreadable, not a file).
+
+    Opened without blocking and checked on what was opened: a FIFO or a device named like an
+    exercise would otherwise hang the grader, or never end.
+    """
     def refused(kind: str, message: str) -> RunResult:
         return RunResult(isolation=level, import_error={"type": kind, "line": None, "source": "", "message": message})
     try:
-        size = path.stat().st_size
-        if size > limits.source_bytes:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return refused("NotAFile", "it is not a regular file (a FIFO, a device, ...); it was not run")
+            source = handle.read(limits.source_bytes + 1)
+        if len(source) > limits.source_bytes:
+            size = max(len(source), path.stat().st_size)
             return refused("FileTooLarge", f"the file has {size:,} bytes; the limit is {limits.source_bytes:,} (it was not run)")
-        return path.read_bytes()
+        return source
     except OSError as exc:
         return refused("UnreadableFile", f"the file cannot be read ({exc.strerror or exc}); it was not run")
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from helpers import REPO
+from helpers import REPO, run_cli
 
 from nngrade import sandbox, users, wire
 from nngrade.runner import Call, Limits, RunResult, parse_events, run_file
@@ -336,3 +336,15 @@ def test_the_plain_process_level_says_once_what_it_does_not_contain(tmp_path, pl
     said = [n for n in report.notices if "without a sandbox" in n]
     assert len(said) == 1 and "read and change your files" in said[0]
     assert render(report).count("without a sandbox") == 1
+
+
+def test_a_fifo_named_like_an_exercise_is_refused_without_blocking(tmp_path):
+    """Read by the grader itself: a FIFO (or a device) would block the read forever, or never end."""
+    fifo = tmp_path / "07_backpropagation.py"
+    os.mkfifo(fifo)
+    result = run_file(fifo, [Call(0, "f", {}, ("q",))], Limits(timeout=5))
+    assert result.import_error["type"] == "NotAFile" and not result.calls
+    folder = run_cli("07", "--submission", str(tmp_path))
+    single = run_cli("--submission", str(fifo))
+    for done in (folder, single):
+        assert done.returncode == 2 and done.stderr.startswith("error: ") and "regular file" in done.stderr
