@@ -157,7 +157,10 @@ def bubblewrap_command(files: Iterable[Path], child: Path, wire: Path) -> list[s
     for path in files:
         args += ["--ro-bind", str(path), f"{SUBMISSION_DIR}/{path.name}"]
     args += ["--ro-bind", str(child), f"{GRADER_DIR}/{child.name}", "--ro-bind", str(wire), f"{GRADER_DIR}/{wire.name}"]
-    return args + ["--chdir", SUBMISSION_DIR, "--", sys.executable, "-I", f"{GRADER_DIR}/{child.name}"]
+    # The interpreter by an absolute, normalised path: one run as `../venv/bin/python` names a folder (the
+    # project's) that the sandbox does not have; its links are kept (a venv's python is one, to its base).
+    python = os.path.normpath(os.path.abspath(sys.executable))
+    return args + ["--chdir", SUBMISSION_DIR, "--", python, "-I", f"{GRADER_DIR}/{child.name}"]
 
 
 @lru_cache(maxsize=1)

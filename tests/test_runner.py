@@ -348,3 +348,17 @@ def test_a_fifo_named_like_an_exercise_is_refused_without_blocking(tmp_path):
     single = run_cli("--submission", str(fifo))
     for done in (folder, single):
         assert done.returncode == 2 and done.stderr.startswith("error: ") and "regular file" in done.stderr
+
+
+@needs_bubblewrap
+def test_an_interpreter_run_by_a_relative_path_still_starts_in_the_sandbox(tmp_path):
+    """`../venv/bin/python grade.py 07`: the path names folders (the project's) that the sandbox does not hold."""
+    import subprocess
+    python = os.path.relpath(sys.executable, REPO)
+    assert ".." in python or not os.path.isabs(python)
+    report = tmp_path / "report.json"
+    done = subprocess.run([python, "grade.py", "07", "--submission", "reference/07_backpropagation.py", "--json",
+                           str(report), "--isolation", "bubblewrap", "--seed", "3"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(report.read_text())["isolation"] == sandbox.BUBBLEWRAP
