@@ -269,7 +269,8 @@ def serve(config: dict) -> None:
     import numpy  # noqa: F401
     import numpy.random  # noqa: F401 - numpy imports it lazily; each child seeds it (hidden randomness probe)
 
-    _SERVER.update(workspace=str(config["workspace"]), scratch=[str(d) for d in config["scratch"]], pid=os.getpid())
+    _SERVER.update(workspace=str(config["workspace"]), scratch=[str(d) for d in config["scratch"]], pid=os.getpid(),
+                   mounted=[str(d) for d in config.get("mounted", ())])
     _not_dumpable()
     _load_wire()
     _preload()
@@ -426,10 +427,17 @@ def _kill_the_rest(signal) -> bool:
 
 
 def _sandbox_is_empty() -> bool:
-    """Nothing left in the sandbox's writable folders but the (empty) folder of jobs."""
+    """Nothing left in the sandbox's writable folders but the (empty) folder of jobs and the folders that hold
+    the sandbox's own mounts (Python in a virtual environment under /tmp)."""
     jobs = _jobs()
+
+    def ours(path: str) -> bool:   # a mount, or a folder on the way to one holding nothing else
+        if path == jobs or path in _SERVER["mounted"]:
+            return True
+        return any(mount.startswith(path + os.sep) for mount in _SERVER["mounted"]) and \
+            all(ours(os.path.join(path, name)) for name in os.listdir(path))
     try:
-        return all(not [n for n in os.listdir(d) if os.path.join(d, n) != jobs]
+        return all(not [n for n in os.listdir(d) if not ours(os.path.join(d, n))]
                    for d in _SERVER["scratch"] if os.path.isdir(d)) and not os.listdir(jobs)
     except OSError:
         return False

@@ -107,9 +107,18 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
     # and, as root, the project is out of the children's reach.
     sandbox.wall_off()
     _load_graders(exercises)
-    with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), threads or os.cpu_count() or 1))) as pool:
-        graded = dict(zip(((index, task.exercise.id) for index, task, _ in jobs),
-                          pool.map(lambda job: _grade_one(job[1], job[2], limits, run_student), jobs)))
+    width = max(1, min(len(jobs), threads or os.cpu_count() or 1))
+
+    def grade_one(job) -> Graded:
+        return _grade_one(job[1], job[2], limits, run_student)
+    if width == 1:
+        # In this thread: a warm server started from a pool thread would die when that thread ends (bwrap's
+        # --die-with-parent follows the thread that started it), and bulk would pay a new one every batch.
+        results = [grade_one(job) for job in jobs]
+    else:
+        with ThreadPoolExecutor(max_workers=width) as pool:
+            results = list(pool.map(grade_one, jobs))
+    graded = dict(zip(((index, task.exercise.id) for index, task, _ in jobs), results))
     run_seconds = time.perf_counter() - started
     notices = _isolation_notices({g.run.isolation for g in graded.values() if g.run is not None})
     json_report = _run_graders(graded, exercises)

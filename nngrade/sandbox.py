@@ -163,6 +163,13 @@ def bubblewrap_command(files: Iterable[Path], child: Path, wire: Path) -> list[s
     return args + ["--chdir", SUBMISSION_DIR, "--", python, "-I", f"{GRADER_DIR}/{child.name}"]
 
 
+def mounted_in_scratch() -> list[str]:
+    """Python's folders that the sandbox mounts inside its writable ones (a virtual environment under /tmp):
+    they are the sandbox's own, not what a student left behind."""
+    return [root for root in _python_roots() or ()
+            if any(Path(root).is_relative_to(folder) for folder in SCRATCH_DIRS)]
+
+
 @lru_cache(maxsize=1)
 def _bwrap() -> str | None:
     return shutil.which("bwrap") or shutil.which("bwrap", path="/usr/bin:/bin")   # PATH may be a minimal one

@@ -139,7 +139,8 @@ class ChildServer:
         self.close()
         self._pending = bytearray()
         if self.level == sandbox.BUBBLEWRAP:
-            config = {"workspace": sandbox.SUBMISSION_DIR, "scratch": list(sandbox.SCRATCH_DIRS)}
+            config = {"workspace": sandbox.SUBMISSION_DIR, "scratch": list(sandbox.SCRATCH_DIRS),
+                      "mounted": sandbox.mounted_in_scratch()}
             command = sandbox.bubblewrap_command([], CHILD, WIRE) + ["--serve", json.dumps(config)]
             env = child_env("/tmp")
         else:

@@ -183,3 +183,39 @@ def test_no_child_finds_a_previous_students_source_or_results_in_its_memory(tmp_
         result, _ = submit(warm, tmp_path / "probe", "06", probe, Limits(timeout=10, isolation=requested))
     assert result.calls and all(c.ok for c in result.calls.values()), result
     assert all(c.values["hidden_layer_in"] == 0.0 for c in result.calls.values())
+
+
+def test_a_workers_warm_server_outlives_its_batches(tmp_path):
+    """One server per worker for the whole run: the next batch is graded by the same (still living) server."""
+    from nngrade import engine, ingest
+    for name in ("a", "b"):
+        (tmp_path / "class" / name).mkdir(parents=True)
+        (tmp_path / "class" / name / "06_forward_pass.py").write_text(reference_source("06"))
+    submissions = {s.key: s for s in ingest.discover(tmp_path / "class")}
+    engine.close_server()
+    try:
+        first = engine.grade_batch([engine.Job(submissions["a"], ("06",), 3, None, 5.0)])
+        server = engine._server.proc
+        second = engine.grade_batch([engine.Job(submissions["b"], ("06",), 3, None, 5.0)])
+        assert engine._server.proc is server and server.poll() is None
+        assert [o.report["score"] for o in first + second] == [o.report["max_score"] for o in first + second]
+    finally:
+        engine.close_server()
+
+
+@pytest.mark.skipif(sandbox.unavailable_reason() is not None, reason="needs bubblewrap")
+def test_a_python_under_tmp_does_not_make_every_file_restart_the_sandbox(tmp_path, monkeypatch):
+    """A virtual environment under /tmp is mounted inside the sandbox's /tmp: that is not a student's leftover."""
+    monkeypatch.setattr(sandbox, "mounted_in_scratch", lambda: ["/tmp/venv-of-the-grader"])
+    original = sandbox.bubblewrap_command
+
+    def with_python_under_tmp(*args):   # as bwrap lays out a venv under /tmp: a folder in the sandbox's /tmp
+        command = original(*args)
+        at = command.index("--chdir")
+        return command[:at] + ["--dir", "/tmp/venv-of-the-grader"] + command[at:]
+    monkeypatch.setattr(sandbox, "bubblewrap_command", with_python_under_tmp)
+    with ChildServer(LIMITS) as warm:
+        submit(warm, tmp_path / "a", "06", reference_source("06"))
+        first = warm.proc
+        again, _ = submit(warm, tmp_path / "b", "06", reference_source("06"))
+        assert warm.proc is first and all(c.ok for c in again.calls.values())
