@@ -196,6 +196,7 @@ def test_a_workers_warm_server_outlives_its_batches(tmp_path):
     try:
         first = engine.grade_batch([engine.Job(submissions["a"], ("06",), 3, None, 5.0)])
         server = engine._server.proc
+        assert server is not None
         second = engine.grade_batch([engine.Job(submissions["b"], ("06",), 3, None, 5.0)])
         assert engine._server.proc is server and server.poll() is None
         assert [o.report["score"] for o in first + second] == [o.report["max_score"] for o in first + second]
@@ -217,5 +218,6 @@ def test_a_python_under_tmp_does_not_make_every_file_restart_the_sandbox(tmp_pat
     with ChildServer(LIMITS) as warm:
         submit(warm, tmp_path / "a", "06", reference_source("06"))
         first = warm.proc
+        assert first is not None and first.poll() is None   # kept after a clean file
         again, _ = submit(warm, tmp_path / "b", "06", reference_source("06"))
         assert warm.proc is first and all(c.ok for c in again.calls.values())
