@@ -222,3 +222,38 @@ def test_a_grader_killed_midway_leaves_results_that_say_so(bundle, tmp_path):
     left = json.loads(results.read_text())
     jsonschema.validate(left, RESULTS_SCHEMA)
     assert left["score"] == 0 and "did not finish" in left["output"] and left["visibility"] == "visible"
+
+
+# The attacks that aim at the grader's process, files and results, as Gradescope runs them: one container each.
+THROUGH_AUTOGRADER = ("write_report", "write_grader", "read_reference", "import_reference", "kill_grader",
+                      "setsid_escape", "forge_channel", "forge_values", "lone_surrogate", "terminal_escapes",
+                      "huge_int", "farm_tiny_07")
+
+
+@pytest.fixture(scope="module")
+def bundle_as_gradescope_runs_it(tmp_path_factory) -> Path:
+    """Gradescope's container is root without bubblewrap: `auto` ends at the user level there (process elsewhere)."""
+    out = tmp_path_factory.mktemp("gradescope-bundle") / "autograder.zip"
+    result = run_cli("gradescope", "--out", str(out), "--seed", "29", "--timeout", "3", "--exercises", "07",
+                     "--isolation", "process")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.mark.parametrize("name", THROUGH_AUTOGRADER)
+def test_hostile_submissions_through_run_autograder(bundle_as_gradescope_runs_it, tmp_path, name):
+    from test_hostile import HOSTILE, _leftovers, _stage
+    item = HOSTILE[name]
+    from nngrade import sandbox
+    if not item.held_at(sandbox.choose(sandbox.PROCESS)):
+        pytest.skip(f"held only at the {item.contained} level")
+    root = _autograder(tmp_path, bundle_as_gradescope_runs_it, {})
+    shutil.rmtree(root / "submission")
+    token = _stage(name, item, root / "submission", root / "results" / "results.json")
+    results = _run(root)
+    text = (root / "results" / "results.json").read_text()
+    assert "forged" not in text and results["score"] <= item.max_score
+    report = json.loads((root / "results" / "nngrade-report.json").read_text())
+    jsonschema.validate(report, REPORT_SCHEMA)
+    assert report["score"] == results["score"] and not _leftovers(token)
+    assert not (root / "source" / "graders" / "conftest.py").exists()
