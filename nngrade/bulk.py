@@ -29,7 +29,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import ingest, ledger, pool, sandbox
-from .cli import ArgumentParser, UsageError, add_isolation_option, check_output_path, exercise_ids, seconds, seed
+from .cli import ArgumentParser, UsageError, add_isolation_option, check_output_path, exercise_ids, seconds
+from .cli import seed as seed_type
 from .engine import Job, fallback_report, grade_batch
 from .exercises import EXERCISES
 from .progress import Progress, clock
@@ -53,7 +54,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="exercise ids to grade (default: the previous run's, else all five)")
     parser.add_argument("--workers", type=_workers, default=min(MAX_WORKERS, os.cpu_count() or 1),
                         help="parallel worker processes (default: the number of cores, %(default)s)")
-    parser.add_argument("--seed", type=seed, help="seed of the hidden cases, the same for every student "
+    parser.add_argument("--seed", type=seed_type, help="seed of the hidden cases, the same for every student "
                         "(default: the previous run's, from OUT/batch.json, else fresh)")
     parser.add_argument("--timeout", type=seconds, help=f"seconds per exercise file (default: the previous run's, "
                         f"else {Limits.timeout:g})")
@@ -199,13 +200,13 @@ def _settings(args: argparse.Namespace, out: Path) -> Settings:
         ids, kept = exercise_ids([str(i) for i in previous["exercises"]]), kept + ["exercises"]
     timeout = args.timeout
     if timeout is None:
-        timeout = previous.get("timeout") if isinstance(previous.get("timeout"), (int, float)) else Limits.timeout
+        timeout = _kept(previous, "timeout", seconds, "--timeout SECONDS") if "timeout" in previous else Limits.timeout
         kept += ["time limit"] if "timeout" in previous else []
     data_path, data, notices = resolve_data(_data_argument(args.data, previous.get("data"), ids), ids)
     if args.seed is not None:
         seed = args.seed
     elif isinstance(previous.get("seed"), int):
-        seed, kept = previous["seed"], ["seed", *kept]
+        seed, kept = _kept(previous, "seed", seed_type, "--seed N"), ["seed", *kept]
     else:
         seed = secrets.randbelow(2 ** 31)
     formats = given_formats if given_formats is not None else _previous_formats(previous, out)
@@ -218,6 +219,15 @@ def _settings(args: argparse.Namespace, out: Path) -> Settings:
                     timeout=timeout, data_path=data_path, data=data, notices=notices, workers=args.workers,
                     formats=formats, hidden_visibility=visibility, force=args.force, quiet=args.quiet,
                     isolation=isolation_level(args.isolation))
+
+
+def _kept(previous: dict, key: str, check, option: str):
+    """A setting of the last run, checked as the option would be: a batch.json edited or damaged by hand must
+    not slip a time limit of 1e300 (or a seed numpy refuses) past the checks the command line has."""
+    try:
+        return check(str(previous[key]))
+    except (argparse.ArgumentTypeError, ValueError) as exc:
+        raise UsageError(f"the last run's {key} ({previous[key]!r}) is not valid ({exc}): pass {option}") from None
 
 
 def _workers(text: str) -> int:

@@ -124,3 +124,14 @@ def test_another_class_into_the_same_out_is_refused(graded, tmp_path, capsys):
     assert "another class folder" in capsys.readouterr().err
     assert grade(other, out, "--exercises", "04", "--seed", "3", "--force") == 0
     assert set(rows(out)) == {"carol"}
+
+
+@pytest.mark.parametrize("key, value", [("timeout", 1e300), ("timeout", -1), ("seed", 2 ** 40)])
+def test_a_kept_setting_is_checked_as_the_option_would_be(graded, capsys, key, value):
+    folder, out = graded
+    batch = json.loads((out / "batch.json").read_text())
+    (out / "batch.json").write_text(json.dumps({**batch, key: value}))
+    capsys.readouterr()
+    assert grade(folder, out) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: the last run's {key} ") and err.count("\n") == 1, err
