@@ -473,7 +473,7 @@ class Batch:
         is graded again alone, once (nngrade.pool runs a dead worker's jobs alone already)."""
         if not todo:
             return
-        progress = Progress(len(todo), enabled=not self.settings.quiet)
+        progress = Progress(len(todo), enabled=not self.settings.quiet, files_each=len(self.settings.exercise_ids))
         workers = min(self.settings.workers, len(todo))
         jobs = [self._job(sub) for sub in todo]
         # Batches share one pytest session in the worker; small enough that every worker gets several.
