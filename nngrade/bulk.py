@@ -29,7 +29,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import ingest, ledger, pool, sandbox
-from .cli import ArgumentParser, UsageError, add_isolation_option, exercise_ids, seconds, seed
+from .cli import ArgumentParser, UsageError, add_isolation_option, check_output_path, exercise_ids, seconds
+from .cli import seed as seed_type
 from .engine import Job, fallback_report, grade_batch
 from .exercises import EXERCISES
 from .progress import Progress, clock
@@ -38,6 +39,7 @@ from .writers import files, gradebook, gradescope, junit, lti, summary, summary_
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 FORMATS = ("gradescope", "lti", "junit")
+MAX_WORKERS = 512   # a mistake beyond this (each worker is a process with its own sandbox)
 SHOWN_WARNINGS = 20   # about the class folder, on the terminal; the summary lists them all
 BATCH_SIZE = 16   # submissions per pytest session in a worker (the session costs ~0.2 s)
 
@@ -50,19 +52,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="output folder (default: FOLDER-graded beside FOLDER)")
     parser.add_argument("--exercises", nargs="+", metavar="ID",
                         help="exercise ids to grade (default: the previous run's, else all five)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+    parser.add_argument("--workers", type=_workers, default=min(MAX_WORKERS, os.cpu_count() or 1),
                         help="parallel worker processes (default: the number of cores, %(default)s)")
-    parser.add_argument("--seed", type=seed, help="seed of the hidden cases, the same for every student "
+    parser.add_argument("--seed", type=seed_type, help="seed of the hidden cases, the same for every student "
                         "(default: the previous run's, from OUT/batch.json, else fresh)")
     parser.add_argument("--timeout", type=seconds, help=f"seconds per exercise file (default: the previous run's, "
                         f"else {Limits.timeout:g})")
     parser.add_argument("--data", type=Path, help="admissions CSV for 05 and 08 (default: the previous run's, "
                         "else data/binary.csv, else the sample)")
-    parser.add_argument("--formats", default="", metavar="LIST",
-                        help=f"also write these per-student formats, comma-separated: {', '.join(FORMATS)}")
-    parser.add_argument("--hidden-visibility", default="after_published", choices=gradescope.VISIBILITIES,
-                        help="Gradescope visibility of hidden cases (default %(default)s)")
-    parser.add_argument("--force", action="store_true", help="grade every student again, even if unchanged")
+    parser.add_argument("--formats", type=_parse_formats, metavar="LIST",
+                        help=f"also write these per-student formats, comma-separated: {', '.join(FORMATS)}, or "
+                        "'none' (default: the previous run's; every output is rewritten on every run)")
+    parser.add_argument("--hidden-visibility", choices=gradescope.VISIBILITIES,
+                        help="Gradescope visibility of hidden cases (default: the previous run's, else after_published)")
+    parser.add_argument("--force", action="store_true", help="grade every student again, even if unchanged; and "
+                        "grade into an --out that holds another class's grades, or from an empty class folder")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     add_isolation_option(parser)
     return parser.parse_args(argv)
@@ -85,6 +89,7 @@ class Settings:
     force: bool
     quiet: bool
     recovered_from: str = ""           # batch.json was lost: the settings kept came from this file or folder
+    previous_folder: str = ""          # the class folder OUT was last graded from, if known
     isolation: str = sandbox.PROCESS   # the level this run grades at, chosen once (nngrade.sandbox.LEVELS)
 
 
@@ -96,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             with ledger.Lock(out):
                 settings = _settings(args, out)
                 submissions = ingest.discover(settings.folder)
+                _refuse_to_mix(settings, submissions)
                 return Batch(settings, submissions, signals).run()
         except (UsageError, ingest.IngestError, ledger.Locked) as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -175,6 +181,7 @@ def _out_folder(args: argparse.Namespace) -> Path:
     if not args.folder.is_dir():
         raise UsageError(f"{args.folder}: no such folder")
     out = args.out or args.folder.resolve().parent / f"{args.folder.resolve().name}-graded"
+    check_output_path(out, "--out", folder=True)
     if out.resolve() == args.folder.resolve() or args.folder.resolve() in out.resolve().parents:
         raise UsageError(f"--out {out} is inside the class folder: every report would look like a submission")
     return out
@@ -185,12 +192,7 @@ def _settings(args: argparse.Namespace, out: Path) -> Settings:
     so that re-running the same folder keeps its seed, exercises, time limit and data. Without a
     readable batch.json they are recovered from the manifest and the reports; what cannot be
     recovered must be given: a re-run never picks a new seed or other exercises on its own."""
-    if args.workers < 1:
-        raise UsageError("--workers must be at least 1")
-    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        raise UsageError(f"unknown format '{unknown[0]}': choose from {', '.join(FORMATS)}")
+    given_formats = args.formats
     previous, source = _previous(args, out)
     kept = []
     ids = exercise_ids(args.exercises or [])
@@ -198,20 +200,106 @@ def _settings(args: argparse.Namespace, out: Path) -> Settings:
         ids, kept = exercise_ids([str(i) for i in previous["exercises"]]), kept + ["exercises"]
     timeout = args.timeout
     if timeout is None:
-        timeout = previous.get("timeout") if isinstance(previous.get("timeout"), (int, float)) else Limits.timeout
+        timeout = _kept(previous, "timeout", seconds, "--timeout SECONDS") if "timeout" in previous else Limits.timeout
         kept += ["time limit"] if "timeout" in previous else []
     data_path, data, notices = resolve_data(_data_argument(args.data, previous.get("data"), ids), ids)
     if args.seed is not None:
         seed = args.seed
     elif isinstance(previous.get("seed"), int):
-        seed, kept = previous["seed"], ["seed", *kept]
+        seed, kept = _kept(previous, "seed", seed_type, "--seed N"), ["seed", *kept]
     else:
         seed = secrets.randbelow(2 ** 31)
+    formats = given_formats if given_formats is not None else _previous_formats(previous, out)
+    if given_formats is None and formats:
+        kept.append("formats")
+    visibility = args.hidden_visibility or (previous.get("hidden_visibility") if previous.get(
+        "hidden_visibility") in gradescope.VISIBILITIES else "after_published")
     return Settings(folder=args.folder, out=out, exercise_ids=tuple(ids), seed=seed,
-                    kept=tuple(kept), recovered_from=source,
+                    kept=tuple(kept), recovered_from=source, previous_folder=_previous_folder(previous, out),
                     timeout=timeout, data_path=data_path, data=data, notices=notices, workers=args.workers,
-                    formats=formats, hidden_visibility=args.hidden_visibility, force=args.force, quiet=args.quiet,
+                    formats=formats, hidden_visibility=visibility, force=args.force, quiet=args.quiet,
                     isolation=isolation_level(args.isolation))
+
+
+def _kept(previous: dict, key: str, check, option: str):
+    """A setting of the last run, checked as the option would be: a batch.json edited or damaged by hand must
+    not slip a time limit of 1e300 (or a seed numpy refuses) past the checks the command line has."""
+    try:
+        return check(str(previous[key]))
+    except (argparse.ArgumentTypeError, ValueError) as exc:
+        raise UsageError(f"the last run's {key} ({previous[key]!r}) is not valid ({exc}): pass {option}") from None
+
+
+def _workers(text: str) -> int:
+    """An argparse type: a number of worker processes, 1 to MAX_WORKERS."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"'{text}': give 1 to {MAX_WORKERS} worker processes")
+    return value
+
+
+def _parse_formats(text: str | None) -> tuple[str, ...] | None:
+    """The formats `--formats` asks for; None when it is not given (then the last run's are kept)."""
+    if text is None:
+        return None
+    formats = tuple(dict.fromkeys(f.strip() for f in text.split(",") if f.strip() and f.strip() != "none"))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise UsageError(f"unknown format '{unknown[0]}': choose from {', '.join(FORMATS)}, or none")
+    return formats
+
+
+def _previous_formats(previous: dict, out: Path) -> tuple[str, ...]:
+    """The formats the last run wrote: from batch.json, else (it was lost, or older) the format folders OUT holds."""
+    remembered = previous.get("formats")
+    if isinstance(remembered, list) and all(f in FORMATS for f in remembered):
+        return tuple(remembered)
+    return tuple(f for f in FORMATS if (out / f).is_dir())
+
+
+def _previous_folder(previous: dict, out: Path) -> str:
+    """The class folder OUT was graded from: batch.json says; without it, the folder every report's
+    submission lies in (a report names its submission by its path in the class folder)."""
+    if isinstance(previous.get("folder"), str) and previous["folder"]:
+        return str(Path(previous["folder"]).resolve())
+    if ledger.read_batch(out) is not None:
+        return ""
+    parents = set()
+    for path in sorted((out / "reports").glob("*.json"))[:200]:
+        try:
+            parents.add(str(Path(json.loads(path.read_text(encoding="utf-8"))["submission"]).resolve().parent))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return parents.pop() if len(parents) == 1 else ""
+
+
+def _refuse_to_mix(settings: Settings, submissions: ingest.Found) -> None:
+    """Refuse, unless --force, a run that would replace a class's outputs by another's: a class folder with
+    no submission (it would empty an existing gradebook), or another class than OUT holds (rows mixed)."""
+    if settings.force:
+        return
+    out, folder = settings.out, settings.folder.resolve()
+    graded = len(ledger.Ledger(out).records) if (out / ledger.MANIFEST).exists() else 0
+    if not list(submissions) and (graded or _has_rows(out / "gradebook.csv")):
+        raise UsageError(f"{settings.folder} has no submission, and {out} holds the grades of "
+                         f"{graded or 'some'} students: grading it would empty their gradebook; check the folder "
+                         "(or pass --force to write an empty gradebook)")
+    if settings.previous_folder and Path(settings.previous_folder) != folder:
+        raise UsageError(f"{out} holds the grades of another class folder ({settings.previous_folder}), not "
+                         f"{folder}: grading this one into it would mix their rows; choose another --out "
+                         "(or pass --force)")
+
+
+def _has_rows(gradebook_csv: Path) -> bool:
+    """A gradebook with a student's row (more than the header and the Points Possible row)."""
+    try:
+        with open(gradebook_csv, encoding="utf-8") as handle:
+            return sum(1 for _ in zip(range(3), handle)) > 2
+    except OSError:
+        return False
 
 
 def _previous(args: argparse.Namespace, out: Path) -> tuple[dict, str]:
@@ -364,8 +452,8 @@ class Batch:
     def batch_info(self) -> dict:
         s = self.settings
         return {"seed": s.seed, "exercises": list(s.exercise_ids), "timeout": s.timeout, "data": s.data,
-                "grader": self.grader, "config": self.config, "folder": str(s.folder), "isolation": s.isolation,
-                "hidden_visibility": s.hidden_visibility}
+                "grader": self.grader, "config": self.config, "folder": str(s.folder.resolve()),
+                "isolation": s.isolation, "hidden_visibility": s.hidden_visibility, "formats": list(s.formats)}
 
     # --- grading ---------------------------------------------------------------------------------
 
@@ -385,7 +473,7 @@ class Batch:
         is graded again alone, once (nngrade.pool runs a dead worker's jobs alone already)."""
         if not todo:
             return
-        progress = Progress(len(todo), enabled=not self.settings.quiet)
+        progress = Progress(len(todo), enabled=not self.settings.quiet, files_each=len(self.settings.exercise_ids))
         workers = min(self.settings.workers, len(todo))
         jobs = [self._job(sub) for sub in todo]
         # Batches share one pytest session in the worker; small enough that every worker gets several.
@@ -494,8 +582,10 @@ class Batch:
                 for e in (EXERCISES[i] for i in self.settings.exercise_ids)]
 
     def write_outputs(self) -> dict:
-        """Rendered from the reports of graded students only: a student left ungraded has no row and no score
-        (their LTI score says "Failed"), so that an import never records a 0 the student did not earn."""
+        """Every output of the folder, rendered again from the current reports, on every run (a re-run that
+        grades nobody included): nothing in OUT ever says another grade than the reports. Only graded
+        students count: one left ungraded has no row and no score (its LTI score says "Failed"), so that an
+        import never records a 0 the student did not earn."""
         out, exercises = self.settings.out, self.exercises()
         files.write_csv(out / "gradebook.csv", gradebook.to_rows(
             exercises, ((asdict(student), report) for student, report in self._students())))
@@ -504,29 +594,43 @@ class Batch:
         class_summary = summary.to_summary((report for _, report in self._students()), exercises, batch)
         files.write_json(out / "summary.json", class_summary)
         files.write_text(out / "summary.html", summary_html.to_html(class_summary))
-        if self.settings.formats:
-            self._write_formats()
+        self._write_formats()
         return class_summary
 
     def _write_formats(self) -> None:
+        """The per-student files of the chosen formats, for every student of the folder; then any other file
+        in a format folder (a student no longer in the class, or ungraded now; a format no longer chosen) is
+        removed, and said: an upload of that folder must hold only current grades."""
         out, formats = self.settings.out, self.settings.formats
-        for student, report in self._students(graded=False):
-            for stale in (out / "gradescope" / f"{student.id}.json", out / "junit" / f"{student.id}.xml"):
-                stale.unlink(missing_ok=True)   # a score for another version must not be uploaded for this one
-            if "lti" in formats:
+        written: dict[str, set[str]] = {name: set() for name in FORMATS}
+        if "lti" in formats:
+            for student, report in self._students(graded=False):
                 files.write_json(out / "lti" / f"{student.id}.json", lti.to_lti_score(
                     report, student.id, lti.iso_timestamp(), complete=False))
+                written["lti"].add(f"{student.id}.json")
         for student, report in self._students():
-            record = self.ledger.records.get(student.id, {})
+            graded_at = self.ledger.records.get(student.id, {}).get("graded_at") or lti.iso_timestamp()
             if "gradescope" in formats:
                 files.write_json(out / "gradescope" / f"{student.id}.json",
                                  gradescope.to_gradescope(report, self.settings.hidden_visibility))
+                written["gradescope"].add(f"{student.id}.json")
             if "lti" in formats:
-                files.write_json(out / "lti" / f"{student.id}.json", lti.to_lti_score(
-                    report, student.id, record.get("graded_at") or lti.iso_timestamp(),
-                    complete=record.get("complete", True)))
+                files.write_json(out / "lti" / f"{student.id}.json", lti.to_lti_score(report, student.id, graded_at))
+                written["lti"].add(f"{student.id}.json")
             if "junit" in formats:
-                files.write_text(out / "junit" / f"{student.id}.xml", junit.to_junit(report, f"nngrade {student.id}"))
+                files.write_text(out / "junit" / f"{student.id}.xml", junit.to_junit(report, graded_at))
+                written["junit"].add(f"{student.id}.xml")
+        removed = [path for name in FORMATS for path in _stale_files(out / name, written[name])]
+        for path in removed:
+            path.unlink(missing_ok=True)
+        for name in FORMATS:
+            if name not in formats and (out / name).is_dir() and not any((out / name).iterdir()):
+                (out / name).rmdir()
+        if removed:
+            shown = ", ".join(str(p.relative_to(out)) for p in removed[:5]) + (", ..." if len(removed) > 5 else "")
+            self._say(f"removed {len(removed)} per-student file{'s' * (len(removed) != 1)} that no current grade "
+                      f"backs (a student no longer in {self.settings.folder} or not graded now, or a format no "
+                      f"longer chosen): {shown}")
 
     def _report_end(self, graded: int, kept: int, elapsed: float, class_summary: dict) -> None:
         s, scores, out = self.settings, class_summary["scores"], self.settings.out
@@ -555,3 +659,11 @@ class Batch:
 
     def _say(self, line: str) -> None:
         print(line, flush=True)
+
+
+def _stale_files(folder: Path, current: set[str]) -> list[Path]:
+    """The per-student files in a format folder (`<id>.json`, `<id>.xml`) that are not `current`."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                  and p.suffix in (".json", ".xml") and p.name not in current)

@@ -51,15 +51,33 @@ def check_isolation(level: str) -> None:
         raise UsageError(str(exc)) from None
 
 
+MAX_TIMEOUT = 24 * 3600.0   # a day per file: more is a typo (1e300 overflowed the limits' arithmetic)
+
+
 def seconds(text: str) -> float:
-    """An argparse type: a time limit (NaN, infinity, zero and negatives are mistakes)."""
+    """An argparse type: a time limit (NaN, infinity, zero, negatives and more than a day are mistakes)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"'{text}': the time limit must be a positive number of seconds")
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+        raise argparse.ArgumentTypeError(f"'{text}': the time limit must be more than 0 and at most "
+                                         f"{MAX_TIMEOUT:g} seconds (a day)")
     return value
+
+
+def check_output_path(path: Path, option: str, folder: bool = False) -> None:
+    """Refuse, before anything runs, a path we could not create: one under a plain file ("File exists" would be
+    all mkdir says), a folder where a file goes, or a file where a folder goes."""
+    for ancestor in path.parents:
+        if os.path.lexists(ancestor):
+            if not ancestor.is_dir():
+                raise UsageError(f"{option} {path}: {ancestor} is a file, not a folder")
+            break
+    if folder and os.path.lexists(path) and not path.is_dir():
+        raise UsageError(f"{option} {path}: is a file, not a folder")
+    if not folder and path.is_dir():
+        raise UsageError(f"{option} {path}: is a folder; give the file's name")
 
 
 def seed(text: str) -> int:
@@ -150,6 +168,31 @@ def _default_json(ids: list[str], submission: Path | None) -> Path:
     return REPO / "reports" / f"{prefix}{label}.json"
 
 
+def check_report_path(path: Path, tasks, submission: str) -> None:
+    """The report never replaces a file of the submission, nor another submission's report; said before grading.
+
+    grade.py has no --force: the user removes the old report or chooses another path.
+    """
+    check_output_path(path, "--json")
+    target = path.resolve()
+    graded = {t.path.resolve() for t in tasks if t.path is not None}
+    root = Path(submission).resolve()
+    if target in graded or (root.is_dir() and root in target.parents and target.suffix == ".py") or target == root:
+        raise UsageError(f"--json {path}: is a file of the submission; the report would replace it: choose another path")
+    if not target.is_file():
+        return
+    try:
+        import json
+        with open(target, encoding="utf-8") as handle:
+            owner = json.load(handle).get("submission")
+    except (OSError, ValueError, AttributeError):
+        raise UsageError(f"--json {path}: exists and is not an nngrade report; remove it or choose another path") \
+            from None
+    if not isinstance(owner, str) or Path(owner).resolve() != root:
+        raise UsageError(f"--json {path}: holds the report of another submission ({owner}); remove it or choose "
+                         "another path")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in INSTRUCTOR_COMMANDS:   # instructors' commands parse the rest themselves
@@ -166,8 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         tasks = find_tasks(ids, bool(args.ids), args.submission)
         data, notices = _load_data(args.data, tasks)
         check_isolation(args.isolation)
-        if args.json is not None and args.json.is_dir():
-            raise UsageError(f"--json {args.json}: is a folder; give the report's file name")
+        json_path = args.json or _default_json(ids, args.submission)
+        check_report_path(json_path, tasks, str(args.submission or REPO / "exercises"))
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -182,7 +225,6 @@ def main(argv: list[str] | None = None) -> int:
     except OracleError as exc:   # a student release without stored values for this data file
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    json_path = args.json or _default_json(ids, args.submission)
     try:
         write_json(report, json_path)
     except OSError as exc:

@@ -92,12 +92,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .cli import UsageError, exercise_ids
+    from .cli import UsageError, check_output_path, exercise_ids
     try:
         args = parse_args(list(sys.argv[2:] if argv is None else argv))
         if args.run:
             return run(args.root)
         ids = exercise_ids(args.exercises or [])
+        check_output_path(args.out, "--out")
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

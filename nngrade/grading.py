@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, sandbox
+from . import __version__, progress, sandbox
 from .exercises import Exercise
 from .feedback import Graded
 from .oracle import OracleError, load_oracle
@@ -78,6 +78,7 @@ def _prepare(exercise: Exercise, seed: int, data, oracle) -> _Prepared:
 def _grade_one(task: Task, prepared: _Prepared, limits: Limits, run_student=run_file) -> Graded:
     problem = None if task.path else f"no file {task.exercise.stem}.py (or {task.exercise.id}*.py) in the submission"
     run = run_student(task.path, list(prepared.calls), limits) if task.path and prepared.fault is None else None
+    progress.file_done()    # bulk's progress line counts files as they are graded, not batches as they return
     return Graded(task.exercise, run, problem, prepared.call_ids, prepared.expectations, prepared.key, prepared.fault)
 
 

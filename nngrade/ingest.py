@@ -163,7 +163,9 @@ def _shown(path: Path) -> str:
 
 
 def _single(entry: Path, student_id: str, source: Source) -> Submission:
-    return Submission(key=entry.name, label=str(entry), students=(Student(safe_id(student_id)),), sources=(source,))
+    # The id is file-safe (`bj_rn`); the name stays as the folder gave it (`björn`): LMS imports match by it.
+    return Submission(key=entry.name, label=str(entry), students=(Student(safe_id(student_id), name=student_id),),
+                      sources=(source,))
 
 
 def _canvas_submission(user: str, files: list[tuple[re.Match, Path]]) -> Submission:

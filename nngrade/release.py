@@ -48,7 +48,7 @@ def build(out: Path, data_paths: list[Path]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .cli import ArgumentParser, UsageError
+    from .cli import ArgumentParser, UsageError, check_output_path
     parser = ArgumentParser(prog="grade.py release", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="a new (or empty) folder for the release")
     parser.add_argument("--data", type=Path, action="append", default=[],
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     from .data import DataError
     try:
         args = parser.parse_args(argv)
+        check_output_path(args.out, "--out", folder=True)
         stored = build(args.out, args.data)
     except (UsageError, FileExistsError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)

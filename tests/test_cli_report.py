@@ -81,8 +81,12 @@ def test_same_seed_same_hidden_cases(tmp_path):
     (["--submission", "{tmp}/notes.py"], "cannot tell which exercise"),
     (["07", "--submission", "{tmp}"], "no file for exercise 07"),
     (["05", "--data", "{tmp}/missing.csv"], "missing.csv"),
-    (["07", "--timeout", "0"], "the time limit must be a positive number of seconds"),
-    (["07", "--timeout", "nan"], "the time limit must be a positive number of seconds"),
+    (["07", "--timeout", "0"], "the time limit must be more than 0"),
+    (["07", "--timeout", "nan"], "the time limit must be more than 0"),
+    (["07", "--timeout", "1e300"], "at most 86400 seconds"),      # was a 0 for a right file, via an OverflowError
+    (["07", "--timeout", "86401"], "at most 86400 seconds"),
+    (["07", "--json", "{tmp}/notes.py/r.json"], "notes.py is a file, not a folder"),   # was "File exists"
+    (["07", "--json", "{tmp}"], "is a folder"),
     (["07", "--seed", "-5"], "a seed is a whole number"),
     (["07", "--bogus"], "unrecognized arguments: --bogus"),
 ])
@@ -104,12 +108,53 @@ def test_syntax_error_is_one_clear_line_not_a_traceback(tmp_path):
     assert f"{bad}: SyntaxError at line 1" in result.stdout
 
 
-def test_unwritable_report_path_is_a_clear_error(tmp_path):
+def test_a_report_path_under_a_file_is_refused_before_grading(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     result = run_cli("04", "--json", str(blocker / "r.json"))
-    assert result.returncode == 2
-    assert "cannot write the report" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and result.stdout == ""             # nothing ran
+    assert result.stderr == f"error: --json {blocker / 'r.json'}: {blocker} is a file, not a folder\n"
+
+
+def _alice(tmp_path, name="alice"):
+    folder = tmp_path / name
+    folder.mkdir()
+    source = reference_source("04")
+    (folder / "04_gradient_descent.py").write_text(source)
+    return folder, source
+
+
+def test_the_report_never_replaces_a_file_of_the_submission(tmp_path):
+    folder, source = _alice(tmp_path)
+    (tmp_path / "link.json").symlink_to(folder / "04_gradient_descent.py")
+    for target in (folder / "04_gradient_descent.py", tmp_path / "link.json", folder / "07_backpropagation.py",
+                   folder / "notes.txt"):
+        if target.name == "notes.txt":
+            target.write_text("the student's own notes")
+        result = run_cli("04", "--submission", str(folder), "--json", str(target))
+        assert result.returncode == 2 and result.stdout == "", (target, result.stderr)
+        assert result.stderr.startswith("error: --json ") and result.stderr.count("\n") == 1, result.stderr
+    assert (folder / "04_gradient_descent.py").read_text() == source
+    assert (folder / "notes.txt").read_text() == "the student's own notes"
+    assert not (folder / "07_backpropagation.py").exists()
+    single = run_cli("--submission", str(folder / "04_gradient_descent.py"),
+                     "--json", str(folder / "04_gradient_descent.py"))
+    assert single.returncode == 2 and "is a file of the submission" in single.stderr
+    assert (folder / "04_gradient_descent.py").read_text() == source
+
+
+def test_a_report_of_another_submission_is_never_overwritten(tmp_path):
+    alice, _ = _alice(tmp_path, "alice")
+    bob, _ = _alice(tmp_path, "bob")
+    report = tmp_path / "alice.json"
+    assert run_cli("04", "--submission", str(alice), "--json", str(report)).returncode == 0
+    before = report.read_text()
+    stolen = run_cli("04", "--submission", str(bob), "--json", str(report))
+    assert stolen.returncode == 2 and "holds the report of another submission" in stolen.stderr
+    assert "remove it or choose another path" in stolen.stderr and stolen.stderr.count("\n") == 1
+    assert report.read_text() == before
+    again = run_cli("04", "--submission", str(alice), "--json", str(report), "--seed", "3")   # its own: replaced
+    assert again.returncode == 0 and json.loads(report.read_text())["seed"] == 3
 
 
 def _comparable(report: dict) -> dict:
