@@ -73,6 +73,8 @@ class CallResult:
     seconds: float = 0.0
     mutated: tuple[str, ...] = ()    # inputs the function changed in place
     random_dependent: bool = False   # its values changed with the global random seed
+    renamed: tuple[str, ...] | None = None   # called by position: the student's parameter names differ from the stub's
+    dtypes: dict[str, str] = field(default_factory=dict)   # quantity -> the dtype it was computed in (float32, ...)
 
 
 @dataclass
@@ -321,16 +323,19 @@ def parse_events(data: bytes, call_ids: set[int], result: RunResult) -> None:
                 call_id = event["id"]
                 if type(call_id) is not int or call_id not in call_ids or call_id in result.calls:
                     raise ValueError("unknown or repeated call id")
-                values, mutated = event.get("values", {}), event.get("mutated", ())
-                if not isinstance(values, dict) or not isinstance(mutated, list | tuple):
-                    raise ValueError("values is not an object, or mutated not a list")
+                values, mutated, renamed = event.get("values", {}), event.get("mutated", ()), event.get("renamed")
+                if not isinstance(values, dict) or not isinstance(mutated, list | tuple) \
+                        or not isinstance(renamed, list | None):
+                    raise ValueError("values is not an object, or mutated or renamed not a list")
                 result.calls[call_id] = CallResult(
                     ok=event["ok"] is True, missing=event.get("missing") is True,
                     values={untrusted.text(k, 80): _value(wire.decode(v)) for k, v in values.items()},
                     error=_error_dict(event["error"]) if event.get("error") is not None else None,
                     seconds=untrusted.seconds(event.get("seconds")) or 0.0,
                     mutated=tuple(untrusted.text(name, 80) for name in mutated[:50]),
-                    random_dependent=event.get("random_dependent") is True)
+                    random_dependent=event.get("random_dependent") is True,
+                    renamed=None if renamed is None else tuple(untrusted.text(name, 80) for name in renamed[:50]),
+                    dtypes={untrusted.text(k, 80): dtype for k, v in values.items() if (dtype := wire.precision(v))})
             elif kind != "done":
                 raise ValueError("unknown event")
         except (ValueError, KeyError, TypeError, wire.WireError, RecursionError) as exc:
