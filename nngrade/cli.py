@@ -26,14 +26,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="grade.py", description="Grade the lesson's exercises (04 to 08) and write a JSON score report.",
         epilog="Exit status: 0 full marks, 1 graded but not full marks, 2 bad input (unknown id, missing file) "
                "or a fault of the grader itself.")
-    parser.add_argument("ids", nargs="*", metavar="ID", help="exercise ids to grade (04 05 06 07 08); default all")
+    parser.add_argument("ids", nargs="*", metavar="ID",
+                        help="exercise ids to grade (04 05 06 07 08; default all), or the file or folder to grade "
+                             "(python grade.py exercises/07_backpropagation.py)")
     parser.add_argument("--submission", type=Path, help="a student's file or folder (default: exercises/)")
     parser.add_argument("--json", type=Path, help="where to write the JSON report (default: reports/<name>.json)")
     parser.add_argument("--seed", type=seed, help="seed of the hidden cases (default: fresh; the report records it)")
     parser.add_argument("--data", type=Path, help="admissions CSV for 05 and 08 (default: data/binary.csv, else the sample)")
     parser.add_argument("--timeout", type=seconds, default=Limits.timeout, help="seconds per exercise file (default %(default)s)")
+    parser.add_argument("--no-color", "--no-colour", dest="no_color", action="store_true",
+                        help="no colour in the table (also: the NO_COLOR environment variable, or output not a terminal)")
     add_isolation_option(parser)
-    return parser.parse_args(argv)
+    return _paths_as_submission(parser.parse_args(argv))
+
+
+SUBMISSION_SUFFIXES = (".py", ".ipynb")
+
+
+def _paths_as_submission(args: argparse.Namespace) -> argparse.Namespace:
+    """`python grade.py exercises/07_backpropagation.py`: an argument that is no exercise id but a path (it exists,
+    or names a .py or .ipynb file, or has a folder in it) is the submission, as if given with --submission."""
+    def is_path(raw: str) -> bool:
+        key = raw.zfill(2) if raw.isdigit() else raw
+        return key not in EXERCISES and (raw.lower().endswith(SUBMISSION_SUFFIXES) or "/" in raw
+                                         or os.sep in raw or os.path.lexists(raw))
+    paths = [raw for raw in args.ids if is_path(raw)]
+    if not paths:
+        return args
+    if len(paths) > 1 or args.submission is not None:
+        given = paths + ([str(args.submission)] if args.submission is not None else [])
+        raise UsageError(f"one submission at a time: {', '.join(given)}")
+    args.submission = Path(paths[0])
+    args.ids = [raw for raw in args.ids if raw != paths[0]]
+    return args
 
 
 def add_isolation_option(parser: argparse.ArgumentParser) -> None:
@@ -146,12 +171,24 @@ def _load_data(path: Path | None, tasks) -> tuple[object, tuple[str, ...]]:
 
 def _default_json(ids: list[str], submission: Path | None) -> Path:
     label = "all" if ids == list(EXERCISES) else "-".join(ids)
-    prefix = f"{submission.resolve().stem}-" if submission is not None else ""
+    own = submission is not None and submission.resolve().parent == (REPO / "exercises").resolve()
+    prefix = f"{submission.resolve().stem}-" if submission is not None and not own else ""
     return REPO / "reports" / f"{prefix}{label}.json"
+
+
+def _printable_streams() -> None:
+    """Whatever the console's encoding (cp932, ASCII), printing never raises: what it cannot show is replaced
+    (the table's own marks fall back to ASCII, nngrade.terminal)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError, OSError):
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _printable_streams()
     if argv and argv[0] in INSTRUCTOR_COMMANDS:   # instructors' commands parse the rest themselves
         import importlib
         try:
@@ -173,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     from .grading import grade
     from .report import write_json
-    from .terminal import render
+    from .terminal import render, style_for
+    style = style_for(sys.stdout, no_colour=args.no_color)
     seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
     from .oracle import OracleError
     try:
@@ -182,14 +220,14 @@ def main(argv: list[str] | None = None) -> int:
     except OracleError as exc:   # a student release without stored values for this data file
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    json_path = args.json or _default_json(ids, args.submission)
+    json_path = args.json or _default_json([t.exercise.id for t in tasks], args.submission)
     try:
         write_json(report, json_path)
     except OSError as exc:
-        print(render(report))
+        print(render(report, style=style))
         print(f"error: cannot write the report to {json_path}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    print(render(report, _shown(json_path)))
+    print(render(report, _shown(json_path), style))
     if report.grader_error:   # the grader's own fault, not the submission's: not a grade, and said loudly
         print(f"error: the grader failed, this is not a grade (report {_shown(json_path)}, 'grader_error'): "
               f"{report.grader_error}", file=sys.stderr)
