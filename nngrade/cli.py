@@ -115,16 +115,32 @@ def exercise_ids(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(resolved)) or list(EXERCISES)
 
 
-def _find_in_folder(folder: Path, exercise: Exercise) -> Path | None:
-    exact = folder / f"{exercise.stem}.py"
-    if exact.is_file():
-        return exact
-    if os.path.lexists(exact) and not exact.is_dir():
-        raise UsageError(f"{exact}: not a regular file (a FIFO, a device, a broken link?)")
-    matches = sorted(p for p in folder.glob(f"{exercise.id}*.py") if p.is_file())
+def _find_in_folder(folder: Path, exercise: Exercise, notices: list[str]) -> Path | None:
+    exact = [folder / f"{exercise.stem}{suffix}" for suffix in SUBMISSION_SUFFIXES]
+    for path in exact:
+        if os.path.lexists(path) and not path.is_file() and not path.is_dir():
+            raise UsageError(f"{path}: not a regular file (a FIFO, a device, a broken link?)")
+    found = [path for path in exact if path.is_file()]
+    if len(found) > 1:
+        # The stub as a .py beside the notebook the student works in (or the other way round): the one saved last.
+        newest = max(found, key=lambda path: path.stat().st_mtime)
+        notices.append(f"both {' and '.join(p.name for p in found)} are in {folder}: graded {newest.name}, "
+                       "the one saved last (grade the other with: python grade.py PATH)")
+        return newest
+    if found:
+        return found[0]
+    matches = sorted(p for suffix in SUBMISSION_SUFFIXES for p in folder.glob(f"{exercise.id}*{suffix}") if p.is_file())
     if len(matches) > 1:
         raise UsageError(f"{folder}: several files for exercise {exercise.id}: {', '.join(p.name for p in matches)}")
     return matches[0] if matches else None
+
+
+class Tasks(list):
+    """The tasks to grade, and what the student should be told about how their files were chosen."""
+
+    def __init__(self, tasks, notices=()):
+        super().__init__(tasks)
+        self.notices = list(notices)
 
 
 def find_tasks(ids: list[str], explicit_ids: bool, submission: Path | None):
@@ -141,21 +157,22 @@ def find_tasks(ids: list[str], explicit_ids: bool, submission: Path | None):
                                  f"07_backpropagation.py or give the id: python grade.py 07 --submission {submission}")
         if len(ids) != 1:
             raise UsageError(f"{submission} is one file: give exactly one exercise id")
-        return [Task(EXERCISES[ids[0]], submission)]
+        return Tasks([Task(EXERCISES[ids[0]], submission)])
     elif not submission.is_dir():
         raise UsageError(f"{submission}: not a regular file or a folder (a FIFO, a device?)")
-    elif submission.suffix == ".py":
-        raise UsageError(f"{submission}: is a folder, not a .py file")
+    elif submission.suffix.lower() in SUBMISSION_SUFFIXES:
+        raise UsageError(f"{submission}: is a folder, not a {submission.suffix} file")
     else:
         folder = submission
-    tasks = [Task(EXERCISES[i], _find_in_folder(folder, EXERCISES[i])) for i in ids]
+    notices: list[str] = []
+    tasks = [Task(EXERCISES[i], _find_in_folder(folder, EXERCISES[i], notices)) for i in ids]
     missing = [t for t in tasks if t.path is None]
     if explicit_ids and missing:
         raise UsageError(f"{folder}: no file for exercise {missing[0].exercise.id} "
-                         f"(expected {missing[0].exercise.stem}.py)")
+                         f"(expected {missing[0].exercise.stem}.py or .ipynb)")
     if submission is not None and len(missing) == len(tasks):
-        raise UsageError(f"{folder}: no exercise files found (expected names like 07_backpropagation.py)")
-    return tasks
+        raise UsageError(f"{folder}: no exercise files found (expected names like 07_backpropagation.py or .ipynb)")
+    return Tasks(tasks, notices)
 
 
 def _load_data(path: Path | None, tasks) -> tuple[object, tuple[str, ...]]:
@@ -202,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         ids = exercise_ids(args.ids)
         tasks = find_tasks(ids, bool(args.ids), args.submission)
         data, notices = _load_data(args.data, tasks)
+        notices = (*tasks.notices, *notices)
         check_isolation(args.isolation)
         if args.json is not None and args.json.is_dir():
             raise UsageError(f"--json {args.json}: is a folder; give the report's file name")
