@@ -172,19 +172,16 @@ def _arguments(function, inputs: dict) -> tuple[tuple, dict, list | None]:
     import inspect
     try:
         signature = inspect.signature(function)
-    except (TypeError, ValueError):   # a builtin or an odd callable: names are all there is
-        return (), inputs, None
-    try:
-        signature.bind(**inputs)
-        return (), inputs, None
-    except TypeError:
-        pass
-    try:
+        try:
+            signature.bind(**inputs)
+            return (), inputs, None
+        except TypeError:
+            pass
         signature.bind(*inputs.values())
-    except TypeError:
-        return (), inputs, None
-    positional = [p.name for p in signature.parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:len(inputs)]
+        positional = [str(p.name) for p in signature.parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:len(inputs)]
+    except BaseException:  # noqa: BLE001 - a builtin, an odd callable, a __signature__ of the student's that raises
+        return (), inputs, None   # by name: what the call then raises is the student's result
     return tuple(inputs.values()), {}, positional
 
 

@@ -106,6 +106,24 @@ def test_a_renamed_function_is_still_checked_for_side_effects(tmp_path):
     assert "random seed" in side_effects(exercise)["gradient_step"].message
 
 
+def test_a_callable_whose_signature_raises_is_called_by_name(tmp_path):
+    source = reference_source("04").replace(RENAMED_04[0], "def _step(x, y, weights, learnrate):") + """
+
+class _Step:
+    @property
+    def __signature__(self):
+        raise RuntimeError("no signature for you")
+
+    def __call__(self, **kwargs):
+        return _step(**kwargs)
+
+
+gradient_step = _Step()
+"""
+    (exercise,) = grade_files({"04": source}, tmp_path).exercises
+    assert exercise.score == MAX["04"]
+
+
 def test_a_signature_that_fits_neither_way_is_the_students_type_error(tmp_path):
     source = reference_source("04").replace(RENAMED_04[0], "def gradient_step(x, y, weights):\n    learnrate = 0.5")
     (exercise,) = grade_files({"04": source}, tmp_path).exercises
