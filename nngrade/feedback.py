@@ -82,18 +82,23 @@ class Graded:
 
     @property
     def precision(self) -> str | None:
-        """The coarsest floating dtype the student's file computed in (float32, float16), or None for float64.
+        """"float32" when the student's file computed in a coarser dtype than float64 (float32 or float16), else None.
 
-        Taken over every value of the file: a float64 sum of float32 terms carries float32's error.
+        Taken over every value of the file: a float64 sum of float32 terms carries float32's error. Never
+        coarser than float32 for the whole file: one float16 value must not widen every other value's
+        tolerance to float16's (a 0.3% mistake elsewhere would pass); that value alone is judged at it.
         """
         if not self._precision:
             seen = {dtype for call in (self.run.calls.values() if self.run else ()) for dtype in call.dtypes.values()}
-            coarsest = sorted(seen & set(LOW_PRECISION), key=LOW_PRECISION.get)
-            self._precision.append(coarsest[-1] if coarsest else None)
+            self._precision.append("float32" if seen & set(LOW_PRECISION) else None)
         return self._precision[0]
 
-    def _tolerance(self, quantity) -> tuple[float, float]:
-        return tolerance(quantity.rtol, quantity.atol, self.precision)
+    def _tolerance(self, quantity, call: CallResult | None = None) -> tuple[float, float]:
+        """The check's tolerance at the precision the student computed in: the file's, or the value's own
+        where it is coarser (a float16 value)."""
+        own = call.dtypes.get(quantity.name) if call is not None else None
+        dtype = own if LOW_PRECISION.get(own or "", 0) > LOW_PRECISION.get(self.precision or "", 0) else self.precision
+        return tolerance(quantity.rtol, quantity.atol, dtype)
 
     def _value(self, call: CallResult, name: str):
         """The student's value converted once (float64 array, None or Invalid), never raising."""
@@ -113,13 +118,13 @@ class Graded:
         quantity = check.quantity
         expected = self._expected(check.function, check.case, quantity.name)
         value = self._value(call, quantity.name)
-        outcome = _theirs(compare, quantity.name, value, expected, *self._tolerance(quantity),
+        outcome = _theirs(compare, quantity.name, value, expected, *self._tolerance(quantity, call),
                           check.visibility == "visible", self.key)
         if outcome.status != FAILED or as_numbers(value) is None or self._uninformative(check, value):
             return outcome
         upstream = self._wrong_upstream(check, call)
         followed = _on_theirs(self._given, check, value, None, upstream) if upstream else None
-        if followed is not None and matches(value, followed.get(quantity.name), *self._tolerance(quantity)):
+        if followed is not None and matches(value, followed.get(quantity.name), *self._tolerance(quantity, call)):
             return Outcome(PASSED, f"right given your own {', '.join(upstream)} (follow-through)", follow_through=True)
         mistake = self._diagnose(check, value, expected, upstream)
         if mistake is None:
@@ -161,7 +166,7 @@ class Graded:
             shaped = None if array is None else aligned(array, expected)
             if (shaped is not None
                     and not self._uninformative(Check(check.exercise, check.function, quantity, check.case), value)
-                    and not matches(shaped, expected, *self._tolerance(quantity))):
+                    and not matches(shaped, expected, *self._tolerance(quantity, call))):
                 upstream[quantity.name] = shaped
         return upstream
 
@@ -171,12 +176,13 @@ class Graded:
         nothing about what the student did with them (weights handed back unchanged beside a negligible step
         would otherwise "follow" from that step)."""
         quantity = check.quantity
+        tolerance_here = self._tolerance(quantity, self.run.calls.get(self.call_ids[(check.function, check.case)]))
         variant = self.expectations.variant(check.function, check.case, mistake, upstream)
-        if variant is None or not matches(value, variant.get(quantity.name), *self._tolerance(quantity)):
+        if variant is None or not matches(value, variant.get(quantity.name), *tolerance_here):
             return variant
         zeros = {name: np.zeros_like(given) for name, given in upstream.items()}
         without = self.expectations.variant(check.function, check.case, mistake, zeros)
-        if without is None or matches(value, without.get(quantity.name), *self._tolerance(quantity)):
+        if without is None or matches(value, without.get(quantity.name), *tolerance_here):
             return None   # no evidence that the student's values were used (or none to be had)
         return variant
 
@@ -191,12 +197,12 @@ class Graded:
                 else:       # the oracle's own variant of the case: a failure there is the grader's
                     variant = self.expectations.variant(check.function, check.case, flavour, given)
                 candidate = None if variant is None else variant.get(quantity.name)
-                if candidate is None or matches(candidate, expected, *self._tolerance(quantity)):
+                if candidate is None or matches(candidate, expected, *self._tolerance(quantity, call)):
                     continue   # a variant that coincides with the reference here diagnoses nothing
-                if matches(value, candidate, *self._tolerance(quantity)) and self._explains(check, call, variant):
+                if matches(value, candidate, *self._tolerance(quantity, call)) and self._explains(check, call, variant):
                     return mistake
         array = as_numbers(value)
-        if array.ndim == 2 and array.shape != expected.shape and matches(array.T, expected, *self._tolerance(quantity)):
+        if array.ndim == 2 and array.shape != expected.shape and matches(array.T, expected, *self._tolerance(quantity, call)):
             return "outer_wrong_way" if quantity.name in INPUT_HIDDEN_STEPS else "transposed_matrix"
         return None
 
@@ -207,7 +213,7 @@ class Graded:
             if quantity.name == check.quantity.name:
                 return True
             value = self._value(call, quantity.name)
-            if as_numbers(value) is not None and not matches(value, variant.get(quantity.name), *self._tolerance(quantity)):
+            if as_numbers(value) is not None and not matches(value, variant.get(quantity.name), *self._tolerance(quantity, call)):
                 return False
         return True
 
@@ -270,8 +276,8 @@ class Graded:
                          "so it was called with the arguments by position, in the stub's order")
         if self.precision is not None:
             rtol, _ = tolerance(0.0, 0.0, self.precision)
-            notes.append(f"your values are {self.precision}: judged at {self.precision}'s precision "
-                         f"({rtol:.1g} relative); the lesson computes in float64")
+            notes.append(f"your values are float32 (or coarser): judged at float32's precision ({rtol:.1g} "
+                         "relative, a float16 value at its own); the lesson computes in float64")
         return notes
 
 

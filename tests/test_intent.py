@@ -190,6 +190,18 @@ def test_a_mistake_in_float32_still_costs_what_it_costs_in_float64(tmp_path):
     assert {c.misconception for c in exercise.checks if c.quantity == "error"} == {"flipped_error"}
 
 
+def test_one_float16_value_widens_only_its_own_tolerance(tmp_path):
+    # The population std is 0.1% to 2.5% off the sample std: float32's tolerance still catches it, float16's
+    # (1e-2) would not always. A float16 loss elsewhere in the file must not make it pass.
+    source = edited_reference("05", "standardised = (values - np.mean(values)) / np.std(values, ddof=1)  # SOLUTION",
+                              "standardised = (values - np.mean(values)) / np.std(values)")
+    source = source.replace("loss = np.mean((out - targets) ** 2)  # SOLUTION", "loss = np.float16(np.mean((out - targets) ** 2))")
+    (exercise,) = grade_files({"05": source}, tmp_path).exercises
+    statuses = {(c.function, c.case): c.status for c in value_checks(exercise)}
+    assert statuses[("standardise", "lesson")] == statuses[("standardise", "hidden-1")] == "failed"
+    assert statuses[("train_loss", "lesson")] == statuses[("train_loss", "hidden-1")] == "passed"
+
+
 def test_the_wire_carries_the_dtype_and_the_tolerance_follows_it():
     for dtype in ("float16", "float32", "float64", "int64", "bool"):
         assert wire.precision(wire.encode(np.zeros(3, dtype=dtype))) == dtype
