@@ -224,12 +224,25 @@ def _call(module, call: dict, wire, path: str, probe: bool = True) -> dict:
 def _depends_on_global_random(function, call: dict, wire, values: dict) -> bool:
     """Call again on fresh inputs under another global seed: different values mean hidden randomness."""
     _seed_global_random(2)
+    shown, sys.stdout = sys.stdout, _Discard()   # the student's prints of the first call are theirs; not twice
     try:
         args, kwargs, _ = _arguments(function, {name: wire.decode(value) for name, value in call["inputs"].items()})
         again = function(*args, **kwargs)
         return _encode_values(wire, again, call["quantities"]) != values
     except BaseException:  # noqa: BLE001 - failing only on the second call is itself a dependence on state
         return True
+    finally:
+        sys.stdout = shown
+
+
+class _Discard:
+    """A stdout that keeps nothing (the probe's second call would print everything twice)."""
+
+    def write(self, text) -> int:
+        return len(text) if isinstance(text, str) else 0
+
+    def flush(self) -> None:
+        pass
 
 
 def _grade(request: dict, channel) -> None:

@@ -42,7 +42,8 @@ class Style:
         return f"\x1b[{code}m{text}\x1b[0m" if self.colour and text.strip() else text
 
     def mark(self, status: str, width: int = 0) -> str:
-        return self.paint(f"{self.marks[status]:>{width}}", _COLOURS[status])
+        mark = self.marks[status]
+        return " " * max(width - len(mark), 0) + self.paint(mark, _COLOURS[status])
 
 
 def style_for(stream=None, no_colour: bool = False) -> Style:
@@ -53,9 +54,26 @@ def style_for(stream=None, no_colour: bool = False) -> Style:
         tty = stream.isatty()
     except (AttributeError, ValueError, OSError):
         tty = False
-    colour = (tty and not no_colour and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb")
+    colour = (tty and not no_colour and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+              and _escapes_work(stream))
     return Style(unicode=can_encode(getattr(stream, "encoding", None), "".join(_UNICODE.values()) + "·↪…"),
                  colour=colour)
+
+
+def _escapes_work(stream) -> bool:
+    """ANSI colours work on POSIX terminals; a Windows console needs them switched on (else: no colour)."""
+    if os.name != "nt":
+        return True
+    try:
+        import ctypes
+        import msvcrt
+        kernel = ctypes.windll.kernel32
+        handle = msvcrt.get_osfhandle(stream.fileno())
+        mode = ctypes.c_uint32()
+        return bool(kernel.GetConsoleMode(handle, ctypes.byref(mode))
+                    and kernel.SetConsoleMode(handle, mode.value | 0x0004))   # ENABLE_VIRTUAL_TERMINAL_PROCESSING
+    except (AttributeError, OSError, ValueError, ImportError):
+        return False
 
 
 def can_encode(encoding: str | None, text: str) -> bool:
