@@ -423,3 +423,120 @@ def test_a_failing_check_shows_the_students_prints_through_grade_py(tmp_path):
     result = run_cli(str(student), "--json", str(tmp_path / "r.json"))
     # Once per case (lesson, handout, two hidden): the second call that probes for hidden randomness prints nothing.
     assert result.returncode == 1 and result.stdout.count("| my error is") == 4
+
+
+# --- the corpus: one student-style submission per item, on many seeds -------------------------------------
+
+RENAMED_STUDENT_04 = '''import numpy as np
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def sigmoid_prime(x):
+    return sigmoid(x) * (1 - sigmoid(x))
+
+
+def gradient_step(x, y, w, learn_rate):
+    # w and learn_rate, as in the lesson's notebook
+    h = np.dot(x, w)
+    nn_output = sigmoid(h)
+    error = y - nn_output
+    error_term = error * sigmoid_prime(h)
+    del_w = learn_rate * error_term * x
+    return {"h": h, "nn_output": nn_output, "error": error, "error_term": error_term, "del_w": del_w}
+'''
+
+FLOAT32_STUDENT_07 = '''import numpy as np
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_output):
+    # float32 is plenty for a network this size
+    x = np.asarray(x, dtype=np.float32)
+    W1 = weights_input_hidden.astype(np.float32)
+    W2 = weights_hidden_output.astype(np.float32)
+    lr = np.float32(learnrate)
+    hidden_layer_output = sigmoid(x @ W1)
+    output = sigmoid(hidden_layer_output @ W2)
+    error = np.float32(target) - output
+    output_error_term = error * output * (1 - output)
+    hidden_error_term = W2 * output_error_term * hidden_layer_output * (1 - hidden_layer_output)
+    delta_w_h_o = lr * output_error_term * hidden_layer_output
+    delta_w_i_h = lr * hidden_error_term * x[:, None]
+    return {"error": error, "output_error_term": output_error_term, "hidden_error_term": hidden_error_term,
+            "delta_w_h_o": delta_w_h_o, "delta_w_i_h": delta_w_i_h}
+'''
+
+DEBUG_LINE_STUDENT_04 = RENAMED_STUDENT_04.replace("def gradient_step(x, y, w, learn_rate):",
+                                                  "def gradient_step(x, y, weights, learnrate):").replace(
+    "np.dot(x, w)", "np.dot(x, weights)").replace("learn_rate * error_term", "learnrate * error_term").replace(
+    "    return {", "    print(del_w.shapee)   # left over from debugging\n    return {")
+
+ROUNDED_ACCURACY_05 = ("accuracy = np.mean(predictions == targets)  # SOLUTION",
+                       "accuracy = round(np.mean(predictions == targets), 3)  # matches the lesson's printout")
+IN_PLACE_05 = ("weights = weights + learnrate * del_w / n_records  # SOLUTION", "weights += learnrate * del_w / n_records")
+PLUS_EQUALS_08 = ('''        del_w_hidden_output = del_w_hidden_output + terms["output_error_term"] * terms["hidden_output"]  # SOLUTION
+        del_w_input_hidden = del_w_input_hidden + terms["hidden_error_term"] * x[:, None]  # SOLUTION''',
+                  '''        del_w_hidden_output += terms["output_error_term"] * terms["hidden_output"]
+        del_w_input_hidden += terms["hidden_error_term"] * x''')
+
+
+def _statuses(exercise, function=None, case=None) -> set[str]:
+    return {c.status for c in value_checks(exercise)
+            if (function is None or c.function == function) and (case is None or c.case == case)}
+
+
+def _renamed(exercise):
+    assert "by position" in side_effects(exercise)["gradient_step"].message
+
+
+def _float32(exercise):
+    assert "float32" in side_effects(exercise)["backprop_step"].message
+
+
+def _rounded(exercise):
+    assert _statuses(exercise, "accuracy", "lesson") == {"passed"} and _statuses(exercise, "accuracy", "hidden-1") == {"failed"}
+
+
+def _stopped(exercise):
+    assert _statuses(exercise, "train_epoch") == _statuses(exercise, "train") == {"error"}
+    assert {c.misconception for c in value_checks(exercise) if c.function == "train_epoch"} == {"missing_column_vector"}
+    assert all("raised ValueError" in c.message for c in value_checks(exercise) if c.status == "error")
+
+
+def _in_place(exercise):
+    assert side_effects(exercise)["train_epoch"].status == "failed"
+    table = terminal.render(_report(exercise), style=terminal.Style()).split("legend")[0]
+    assert "✗" not in table and "note: train_epoch() changed its input 'weights' in place" in table
+
+
+CORPUS = [   # (id, exercise, the student's file, score, what else must hold)
+    ("04-renamed-w", "04", lambda: RENAMED_STUDENT_04, MAX["04"], _renamed),
+    ("07-float32", "07", lambda: FLOAT32_STUDENT_07, MAX["07"], _float32),
+    ("05-accuracy-rounded", "05", lambda: edited_reference("05", *ROUNDED_ACCURACY_05), MAX["05"] - 1, _rounded),
+    ("08-plus-equals-no-column", "08", lambda: edited_reference("08", *PLUS_EQUALS_08), 7 * 3 + 2 + 2, _stopped),
+    ("04-debug-line-after-the-work", "04", lambda: DEBUG_LINE_STUDENT_04, MAX["04"], lambda exercise: None),
+    ("05-in-place-update", "05", lambda: edited_reference("05", *IN_PLACE_05), MAX["05"], _in_place),
+]
+
+
+def _grade_corpus(tmp_path: Path, seeds) -> None:
+    for seed in seeds:
+        for name, exercise_id, source, score, holds in CORPUS:
+            (exercise,) = grade_files({exercise_id: source()}, tmp_path / f"{name}-{seed}", seed=seed).exercises
+            assert exercise.score == score, (name, seed, [c.message for c in exercise.checks if c.status != "passed"])
+            holds(exercise)
+
+
+def test_the_intent_corpus(tmp_path):
+    _grade_corpus(tmp_path, seeds=(7, 2**31 - 1))
+
+
+@pytest.mark.slow
+def test_the_intent_corpus_on_many_seeds(tmp_path):
+    _grade_corpus(tmp_path, seeds=range(200, 220))
