@@ -22,7 +22,7 @@ import numpy as np
 
 from .checks import (ERROR, FAILED, LOW_PRECISION, NOT_IMPLEMENTED, PASSED, TIMEOUT, Outcome, aligned, as_numbers,
                      compare, grader_fault, matches, numbers, scale, tolerance)
-from .exercises import SIDE_EFFECTS, Check, Exercise
+from .exercises import RTOL, SIDE_EFFECTS, Check, Exercise
 from .misconceptions import MISCONCEPTIONS
 from .oracle import Expectations
 from .runner import CallResult, RunResult
@@ -274,10 +274,12 @@ class Graded:
             theirs = f"({', '.join(renamed)})" if renamed else "(*args)"
             notes.append(f"{function}{theirs}: the parameter names differ from the stub's ({', '.join(stub)}), "
                          "so it was called with the arguments by position, in the stub's order")
-        if self.precision is not None:
-            rtol, _ = tolerance(0.0, 0.0, self.precision)
-            notes.append(f"your values are float32 (or coarser): judged at float32's precision ({rtol:.1g} "
-                         "relative, a float16 value at its own); the lesson computes in float64")
+        coarse = sorted({d for c in calls if c is not None for d in c.dtypes.values() if d in LOW_PRECISION})
+        if coarse:
+            judged = ", ".join(f"{dtype} at {tolerance(0.0, 0.0, max(dtype, self.precision, key=LOW_PRECISION.get))[0]:.1g}"
+                               for dtype in coarse)
+            notes.append(f"{function}() returned {' and '.join(coarse)} values: judged at that precision "
+                         f"({judged} relative instead of {RTOL:g}); the lesson computes in float64")
         return notes
 
 
