@@ -98,6 +98,7 @@ class Submitted:
     source: bytes
     notices: tuple[str, ...] = ()      # a notebook's conversion: what was left out
 
+
 def encode_calls(calls: list[Call]) -> list[dict]:
     """The calls as the child reads them (both the cold child and the warm server's forks)."""
     return [{"id": c.id, "function": c.function, "quantities": list(c.quantities),
