@@ -160,6 +160,31 @@ def _seed_global_random(seed: int) -> None:
 PROBE_SECONDS = 0.002   # calls cheaper than this are all probed for hidden randomness; dearer ones once a function
 
 
+def _arguments(function, inputs: dict) -> tuple[tuple, dict, list | None]:
+    """How to pass `inputs` (in the stub's parameter order) to the student's function: (args, kwargs, renamed).
+
+    By name where the student's signature takes the stub's names (keyword-only parameters and
+    **kwargs included); else by position where it takes that many positional arguments (a student
+    who wrote `w` for `weights`, as the lesson's own code names it): then `renamed` lists the
+    student's names, for the parent to say so. Anything else is called by name, and its TypeError
+    is the student's to read.
+    """
+    import inspect
+    try:
+        signature = inspect.signature(function)
+        try:
+            signature.bind(**inputs)
+            return (), inputs, None
+        except TypeError:
+            pass
+        signature.bind(*inputs.values())
+        positional = [str(p.name) for p in signature.parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:len(inputs)]
+    except BaseException:  # noqa: BLE001 - a builtin, an odd callable, a __signature__ of the student's that raises
+        return (), inputs, None   # by name: what the call then raises is the student's result
+    return tuple(inputs.values()), {}, positional
+
+
 def _call(module, call: dict, wire, path: str, probe: bool = True) -> dict:
     """Call one student function on decoded inputs; report its values, its exception, its side effects."""
     function = getattr(module, call["function"], None)
@@ -168,10 +193,13 @@ def _call(module, call: dict, wire, path: str, probe: bool = True) -> dict:
         return {**event, "ok": False, "missing": True}
     inputs = {name: wire.decode(value) for name, value in call["inputs"].items()}
     snapshot = {name: value.copy() for name, value in inputs.items() if hasattr(value, "copy")}
+    args, kwargs, renamed = _arguments(function, inputs)
+    if renamed is not None:
+        event["renamed"] = renamed
     _seed_global_random(1)
     started = _clock()
     try:
-        returned = function(**inputs)
+        returned = function(*args, **kwargs)
     except BaseException as exc:  # noqa: BLE001 - a student's exception is a result
         values = _encode_values(wire, _partial_locals(exc, getattr(function, "__code__", None)), call["quantities"])
         return {**event, "ok": False, "error": _describe(exc, path), "values": values,
@@ -196,11 +224,25 @@ def _call(module, call: dict, wire, path: str, probe: bool = True) -> dict:
 def _depends_on_global_random(function, call: dict, wire, values: dict) -> bool:
     """Call again on fresh inputs under another global seed: different values mean hidden randomness."""
     _seed_global_random(2)
+    shown, sys.stdout = sys.stdout, _Discard()   # the student's prints of the first call are theirs; not twice
     try:
-        again = function(**{name: wire.decode(value) for name, value in call["inputs"].items()})
+        args, kwargs, _ = _arguments(function, {name: wire.decode(value) for name, value in call["inputs"].items()})
+        again = function(*args, **kwargs)
         return _encode_values(wire, again, call["quantities"]) != values
     except BaseException:  # noqa: BLE001 - failing only on the second call is itself a dependence on state
         return True
+    finally:
+        sys.stdout = shown
+
+
+class _Discard:
+    """A stdout that keeps nothing (the probe's second call would print everything twice)."""
+
+    def write(self, text) -> int:
+        return len(text) if isinstance(text, str) else 0
+
+    def flush(self) -> None:
+        pass
 
 
 def _grade(request: dict, channel) -> None:

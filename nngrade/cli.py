@@ -26,14 +26,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="grade.py", description="Grade the lesson's exercises (04 to 08) and write a JSON score report.",
         epilog="Exit status: 0 full marks, 1 graded but not full marks, 2 bad input (unknown id, missing file) "
                "or a fault of the grader itself.")
-    parser.add_argument("ids", nargs="*", metavar="ID", help="exercise ids to grade (04 05 06 07 08); default all")
+    parser.add_argument("ids", nargs="*", metavar="ID",
+                        help="exercise ids to grade (04 05 06 07 08; default all), or the file or folder to grade "
+                             "(python grade.py exercises/07_backpropagation.py)")
     parser.add_argument("--submission", type=Path, help="a student's file or folder (default: exercises/)")
     parser.add_argument("--json", type=Path, help="where to write the JSON report (default: reports/<name>.json)")
     parser.add_argument("--seed", type=seed, help="seed of the hidden cases (default: fresh; the report records it)")
     parser.add_argument("--data", type=Path, help="admissions CSV for 05 and 08 (default: data/binary.csv, else the sample)")
     parser.add_argument("--timeout", type=seconds, default=Limits.timeout, help="seconds per exercise file (default %(default)s)")
+    parser.add_argument("--no-color", "--no-colour", dest="no_color", action="store_true",
+                        help="no colour in the table (also: the NO_COLOR environment variable, or output not a terminal)")
     add_isolation_option(parser)
-    return parser.parse_args(argv)
+    return _paths_as_submission(parser.parse_args(argv))
+
+
+SUBMISSION_SUFFIXES = (".py", ".ipynb")
+
+
+def _paths_as_submission(args: argparse.Namespace) -> argparse.Namespace:
+    """`python grade.py exercises/07_backpropagation.py`: an argument that is no exercise id but a path (it exists,
+    or names a .py or .ipynb file, or has a folder in it) is the submission, as if given with --submission."""
+    def is_path(raw: str) -> bool:
+        key = raw.zfill(2) if raw.isdigit() else raw
+        return key not in EXERCISES and (raw.lower().endswith(SUBMISSION_SUFFIXES) or "/" in raw
+                                         or os.sep in raw or os.path.lexists(raw))
+    paths = [raw for raw in args.ids if is_path(raw)]
+    if not paths:
+        return args
+    if len(paths) > 1 or args.submission is not None:
+        given = paths + ([str(args.submission)] if args.submission is not None else [])
+        raise UsageError(f"one submission at a time: {', '.join(given)}")
+    args.submission = Path(paths[0])
+    args.ids = [raw for raw in args.ids if raw != paths[0]]
+    return args
 
 
 def add_isolation_option(parser: argparse.ArgumentParser) -> None:
@@ -108,16 +133,32 @@ def exercise_ids(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(resolved)) or list(EXERCISES)
 
 
-def _find_in_folder(folder: Path, exercise: Exercise) -> Path | None:
-    exact = folder / f"{exercise.stem}.py"
-    if exact.is_file():
-        return exact
-    if os.path.lexists(exact) and not exact.is_dir():
-        raise UsageError(f"{exact}: not a regular file (a FIFO, a device, a broken link?)")
-    matches = sorted(p for p in folder.glob(f"{exercise.id}*.py") if p.is_file())
+def _find_in_folder(folder: Path, exercise: Exercise, notices: list[str]) -> Path | None:
+    exact = [folder / f"{exercise.stem}{suffix}" for suffix in SUBMISSION_SUFFIXES]
+    for path in exact:
+        if os.path.lexists(path) and not path.is_file() and not path.is_dir():
+            raise UsageError(f"{path}: not a regular file (a FIFO, a device, a broken link?)")
+    found = [path for path in exact if path.is_file()]
+    if len(found) > 1:
+        # The stub as a .py beside the notebook the student works in (or the other way round): the one saved last.
+        newest = max(found, key=lambda path: path.stat().st_mtime)
+        notices.append(f"both {' and '.join(p.name for p in found)} are in {folder}: graded {newest.name}, "
+                       "the one saved last (grade the other with: python grade.py PATH)")
+        return newest
+    if found:
+        return found[0]
+    matches = sorted(p for suffix in SUBMISSION_SUFFIXES for p in folder.glob(f"{exercise.id}*{suffix}") if p.is_file())
     if len(matches) > 1:
         raise UsageError(f"{folder}: several files for exercise {exercise.id}: {', '.join(p.name for p in matches)}")
     return matches[0] if matches else None
+
+
+class Tasks(list):
+    """The tasks to grade, and what the student should be told about how their files were chosen."""
+
+    def __init__(self, tasks, notices=()):
+        super().__init__(tasks)
+        self.notices = list(notices)
 
 
 def find_tasks(ids: list[str], explicit_ids: bool, submission: Path | None):
@@ -134,21 +175,22 @@ def find_tasks(ids: list[str], explicit_ids: bool, submission: Path | None):
                                  f"07_backpropagation.py or give the id: python grade.py 07 --submission {submission}")
         if len(ids) != 1:
             raise UsageError(f"{submission} is one file: give exactly one exercise id")
-        return [Task(EXERCISES[ids[0]], submission)]
+        return Tasks([Task(EXERCISES[ids[0]], submission)])
     elif not submission.is_dir():
         raise UsageError(f"{submission}: not a regular file or a folder (a FIFO, a device?)")
-    elif submission.suffix == ".py":
-        raise UsageError(f"{submission}: is a folder, not a .py file")
+    elif submission.suffix.lower() in SUBMISSION_SUFFIXES:
+        raise UsageError(f"{submission}: is a folder, not a {submission.suffix} file")
     else:
         folder = submission
-    tasks = [Task(EXERCISES[i], _find_in_folder(folder, EXERCISES[i])) for i in ids]
+    notices: list[str] = []
+    tasks = [Task(EXERCISES[i], _find_in_folder(folder, EXERCISES[i], notices)) for i in ids]
     missing = [t for t in tasks if t.path is None]
     if explicit_ids and missing:
         raise UsageError(f"{folder}: no file for exercise {missing[0].exercise.id} "
-                         f"(expected {missing[0].exercise.stem}.py)")
+                         f"(expected {missing[0].exercise.stem}.py or .ipynb)")
     if submission is not None and len(missing) == len(tasks):
-        raise UsageError(f"{folder}: no exercise files found (expected names like 07_backpropagation.py)")
-    return tasks
+        raise UsageError(f"{folder}: no exercise files found (expected names like 07_backpropagation.py or .ipynb)")
+    return Tasks(tasks, notices)
 
 
 def _load_data(path: Path | None, tasks) -> tuple[object, tuple[str, ...]]:
@@ -164,7 +206,8 @@ def _load_data(path: Path | None, tasks) -> tuple[object, tuple[str, ...]]:
 
 def _default_json(ids: list[str], submission: Path | None) -> Path:
     label = "all" if ids == list(EXERCISES) else "-".join(ids)
-    prefix = f"{submission.resolve().stem}-" if submission is not None else ""
+    own = submission is not None and submission.resolve().parent == (REPO / "exercises").resolve()
+    prefix = f"{submission.resolve().stem}-" if submission is not None and not own else ""
     return REPO / "reports" / f"{prefix}{label}.json"
 
 
@@ -188,13 +231,26 @@ def check_report_path(path: Path, tasks, submission: str) -> None:
     except (OSError, ValueError, AttributeError):
         raise UsageError(f"--json {path}: exists and is not an nngrade report; remove it or choose another path") \
             from None
-    if not isinstance(owner, str) or Path(owner).resolve() != root:
+    owner_path = Path(owner).resolve() if isinstance(owner, str) else None
+    # The same work: the folder graded before and a file in it now, or the other way round.
+    if owner_path is None or not (owner_path == root or owner_path in root.parents or root in owner_path.parents):
         raise UsageError(f"--json {path}: holds the report of another submission ({owner}); remove it or choose "
                          "another path")
 
 
+def _printable_streams() -> None:
+    """Whatever the console's encoding (cp932, ASCII), printing never raises: what it cannot show is replaced
+    (the table's own marks fall back to ASCII, nngrade.terminal)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _printable_streams()
     if argv and argv[0] in INSTRUCTOR_COMMANDS:   # instructors' commands parse the rest themselves
         import importlib
         try:
@@ -208,15 +264,17 @@ def main(argv: list[str] | None = None) -> int:
         ids = exercise_ids(args.ids)
         tasks = find_tasks(ids, bool(args.ids), args.submission)
         data, notices = _load_data(args.data, tasks)
+        notices = (*tasks.notices, *notices)
         check_isolation(args.isolation)
-        json_path = args.json or _default_json(ids, args.submission)
+        json_path = args.json or _default_json([t.exercise.id for t in tasks], args.submission)
         check_report_path(json_path, tasks, str(args.submission or REPO / "exercises"))
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from .grading import grade
     from .report import write_json
-    from .terminal import render
+    from .terminal import render, style_for
+    style = style_for(sys.stdout, no_colour=args.no_color)
     seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
     from .oracle import OracleError
     try:
@@ -228,10 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         write_json(report, json_path)
     except OSError as exc:
-        print(render(report))
+        print(render(report, style=style))
         print(f"error: cannot write the report to {json_path}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    print(render(report, _shown(json_path)))
+    print(render(report, _shown(json_path), style))
     if report.grader_error:   # the grader's own fault, not the submission's: not a grade, and said loudly
         print(f"error: the grader failed, this is not a grade (report {_shown(json_path)}, 'grader_error'): "
               f"{report.grader_error}", file=sys.stderr)

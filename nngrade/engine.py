@@ -147,7 +147,7 @@ def _grade(jobs: list[Job]) -> list[Outcome]:
                 continue
             files = [(name, path, relabel(label)) for name, path, label in collected.files]
             chosen, notices = ingest.match_exercises(files, exercises, single_exercise=len(exercises) == 1)
-            headline = () if chosen else ("nothing gradable submitted" + ("" if files else ": no .py file found"),)
+            headline = () if chosen else ("nothing gradable submitted" + ("" if files else ": no .py or .ipynb file found"),)
             tasks = tuple(Task(exercise, chosen[exercise.id][0] if exercise.id in chosen else None) for exercise in exercises)
             works.append(Work(job.submission.label, tasks, (*headline, *job.notices, *job.submission.notices,
                                                              *map(relabel, collected.notices), *notices)))

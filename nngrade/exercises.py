@@ -37,6 +37,7 @@ SIDE_EFFECTS = "side_effects"
 @dataclass(frozen=True)
 class Function:
     name: str
+    parameters: tuple[str, ...]        # the stub's, in its order: the child calls by position when a student renamed them
     quantities: tuple[Quantity, ...]
     cases: tuple[str, ...]
 
@@ -96,8 +97,16 @@ class Exercise:
     def inputs(self, seed: int, data: object = None, visible_only: bool = False) -> dict[tuple[str, str], dict]:
         """The keyword arguments of every (function, case) for one grading run, built once."""
         lesson_data = self.prepare_lesson(data) if self.prepare_lesson else None
-        return {(f.name, case): self.build_inputs(f.name, case, case_rng(seed, self.id, case), lesson_data)
+        return {(f.name, case): _in_order(f, self.build_inputs(f.name, case, case_rng(seed, self.id, case), lesson_data))
                 for f in self.functions for case in f.cases if not (visible_only and case.startswith("hidden"))}
+
+
+def _in_order(function: Function, kwargs: dict) -> dict:
+    """A call's arguments in the stub's parameter order: the child passes them by position when a student's
+    names differ from the stub's (`w` for `weights`), so the order is part of the call."""
+    if set(kwargs) != set(function.parameters):
+        raise ValueError(f"the inputs of {function.name}() are {sorted(kwargs)}, its parameters {function.parameters}")
+    return {name: kwargs[name] for name in function.parameters}
 
 
 def _quantities(*names: str) -> tuple[Quantity, ...]:
@@ -114,8 +123,14 @@ def _sizes(rng: np.random.Generator, low: int, high: int, count: int) -> list[in
     return [int(n) for n in rng.choice(np.arange(low, high + 1), size=count, replace=False)]
 
 
+# Record counts of hidden training cases: primes, so that k / n_records (an accuracy, a mean over records) has
+# no short decimal form for 0 < k < n: an accuracy rounded to 3 decimals, or a loss averaged over a
+# hard-coded count, can never coincide with the answer (25, 40 or 50 rows let round(acc, 3) pass).
+RECORD_COUNTS = (29, 31, 37, 41, 43, 47, 53, 59, 61)
+
+
 def _records(rng: np.random.Generator, n_features: int) -> tuple[np.ndarray, np.ndarray]:
-    n_records = int(rng.integers(24, 61))
+    n_records = int(rng.choice(RECORD_COUNTS))
     features = rng.normal(size=(n_records, n_features))
     targets = rng.integers(0, 2, size=n_records).astype(float)
     return features, targets
@@ -125,8 +140,25 @@ def _inputs_04(function: str, case: str, rng: np.random.Generator, lesson_data: 
     if case in lesson.INPUTS_04:
         return lesson.INPUTS_04[case]()
     n = int(rng.integers(3, 8))
-    return {"x": rng.normal(size=n), "y": float(rng.uniform(0.05, 0.95)),
-            "weights": rng.normal(0, 0.5, size=n), "learnrate": float(rng.uniform(0.1, 1.0))}
+    x, weights = rng.normal(size=n), rng.normal(0, 0.5, size=n)
+    while abs(x @ weights) < 0.1:   # h = x . w is graded on its own: not a sum that cancels to rounding noise
+        weights = rng.normal(0, 0.5, size=n)
+    return {"x": x, "y": _target_away_from(_sigmoid(x @ weights), rng),
+            "weights": weights, "learnrate": float(rng.uniform(0.1, 1.0))}
+
+
+def _sigmoid(h):
+    return 1 / (1 + np.exp(-h))
+
+
+def _target_away_from(output: float, rng: np.random.Generator) -> float:
+    """A target in (0.05, 0.95) at least 0.05 from the network's output: an error near zero would make every
+    later quantity near zero too (telling little), and all rounding noise (a float32 answer, 1e-3 relative
+    on an error of 1e-4, would fail a right computation)."""
+    while True:
+        target = float(rng.uniform(0.05, 0.95))
+        if abs(target - output) >= 0.05:
+            return target
 
 
 def _inputs_06(function: str, case: str, rng: np.random.Generator, lesson_data: object) -> dict:
@@ -142,10 +174,12 @@ def _inputs_07(function: str, case: str, rng: np.random.Generator, lesson_data: 
     if case in lesson.INPUTS_07:
         return lesson.INPUTS_07[case]()
     n_input, n_hidden = _sizes(rng, 2, 6, 2)
-    return {"x": rng.normal(size=n_input), "target": float(rng.uniform(0.05, 0.95)),
-            "learnrate": float(rng.uniform(0.1, 1.0)),
-            "weights_input_hidden": rng.normal(0, 0.5, size=(n_input, n_hidden)),
-            "weights_hidden_output": rng.normal(0, 0.5, size=n_hidden)}
+    x = rng.normal(size=n_input)
+    learnrate = float(rng.uniform(0.1, 1.0))
+    weights_input_hidden, weights_hidden_output = rng.normal(0, 0.5, size=(n_input, n_hidden)), rng.normal(0, 0.5, size=n_hidden)
+    output = _sigmoid(_sigmoid(x @ weights_input_hidden) @ weights_hidden_output)
+    return {"x": x, "target": _target_away_from(output, rng), "learnrate": learnrate,
+            "weights_input_hidden": weights_input_hidden, "weights_hidden_output": weights_hidden_output}
 
 
 def _training_inputs(function: str, features, targets, weights: dict, learnrate: float, epochs: int) -> dict:
@@ -189,42 +223,46 @@ def _inputs_08(function: str, case: str, rng: np.random.Generator, lesson_data) 
 
 
 _TRAINING_CASES = ("lesson", *HIDDEN)
+_W_08 = "weights_input_hidden weights_hidden_output"
+
+
+def _function(name: str, parameters: str, quantities: str, cases: tuple[str, ...]) -> Function:
+    """A function of a stub: its parameters and its quantities, in the stub's order, as space-separated names."""
+    return Function(name, tuple(parameters.split()), _quantities(*quantities.split()), cases)
+
 
 EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in (
     Exercise("04", "Gradient descent: one weight step", "04_gradient_step",
-             (Function("gradient_step", _quantities("h", "nn_output", "error", "error_term", "del_w"),
-                       ("lesson", "handout", *HIDDEN)),),
+             (_function("gradient_step", "x y weights learnrate", "h nn_output error error_term del_w",
+                        ("lesson", "handout", *HIDDEN)),),
              _inputs_04),
     Exercise("05", "Gradient descent on the admissions data", "05_gradient_descent",
-             (Function("standardise", _quantities("standardised"), ("lesson", "hidden-1")),
-              Function("split_sample", _quantities("sample"), ("lesson", "hidden-1")),
-              Function("record_terms", _quantities("output", "error", "error_term"), _TRAINING_CASES),
-              Function("train_epoch", _quantities("del_w", "weights"), _TRAINING_CASES),
-              Function("train", _quantities("weights", "losses"), ("lesson", "hidden-1")),
-              Function("train_loss", _quantities("loss"), ("lesson", "hidden-1")),
-              Function("accuracy", _quantities("accuracy"), ("lesson", "hidden-1"))),
+             (_function("standardise", "values", "standardised", ("lesson", "hidden-1")),
+              _function("split_sample", "n_rows seed", "sample", ("lesson", "hidden-1")),
+              _function("record_terms", "x y weights", "output error error_term", _TRAINING_CASES),
+              _function("train_epoch", "features targets weights learnrate", "del_w weights", _TRAINING_CASES),
+              _function("train", "features targets weights learnrate epochs", "weights losses", ("lesson", "hidden-1")),
+              _function("train_loss", "features targets weights", "loss", ("lesson", "hidden-1")),
+              _function("accuracy", "features targets weights", "accuracy", ("lesson", "hidden-1"))),
              _inputs_05, prepare_lesson=lesson.admissions_05),
     Exercise("06", "Multilayer perceptron: the forward pass", "06_forward_pass",
-             (Function("forward_pass", _quantities("hidden_layer_in", "hidden_layer_out",
-                                                   "output_layer_in", "output_layer_out"),
-                       ("lesson", *HIDDEN)),),
+             (_function("forward_pass", "X weights_input_to_hidden weights_hidden_to_output",
+                        "hidden_layer_in hidden_layer_out output_layer_in output_layer_out", ("lesson", *HIDDEN)),),
              _inputs_06),
     Exercise("07", "Backpropagation: one weight update", "07_backpropagation",
-             (Function("backprop_step", _quantities("error", "output_error_term", "hidden_error_term",
-                                                    "delta_w_h_o", "delta_w_i_h"),
-                       ("lesson", "handout", *HIDDEN)),),
+             (_function("backprop_step", "x target learnrate weights_input_hidden weights_hidden_output",
+                        "error output_error_term hidden_error_term delta_w_h_o delta_w_i_h",
+                        ("lesson", "handout", *HIDDEN)),),
              _inputs_07),
     Exercise("08", "Backpropagation on the admissions data", "08_backprop_training",
-             (Function("record_terms", _quantities("hidden_input", "hidden_output", "output", "error",
-                                                   "output_error_term", "hidden_error", "hidden_error_term"),
-                       _TRAINING_CASES),
-              Function("train_epoch", _quantities("del_w_input_hidden", "del_w_hidden_output",
-                                                  "weights_input_hidden", "weights_hidden_output"),
-                       _TRAINING_CASES),
-              Function("train", _quantities("weights_input_hidden", "weights_hidden_output", "losses"),
-                       ("lesson", "hidden-1")),
-              Function("train_loss", _quantities("loss"), ("lesson", "hidden-1")),
-              Function("accuracy", _quantities("accuracy"), ("lesson", "hidden-1"))),
+             (_function("record_terms", f"x y {_W_08}",
+                        "hidden_input hidden_output output error output_error_term hidden_error hidden_error_term",
+                        _TRAINING_CASES),
+              _function("train_epoch", f"features targets {_W_08} learnrate",
+                        f"del_w_input_hidden del_w_hidden_output {_W_08}", _TRAINING_CASES),
+              _function("train", f"features targets {_W_08} learnrate epochs", f"{_W_08} losses", ("lesson", "hidden-1")),
+              _function("train_loss", f"features targets {_W_08}", "loss", ("lesson", "hidden-1")),
+              _function("accuracy", f"features targets {_W_08}", "accuracy", ("lesson", "hidden-1"))),
              _inputs_08, prepare_lesson=lesson.admissions_08),
 )}
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .checks import (ERROR, FAILED, NOT_IMPLEMENTED, PASSED, TIMEOUT, Outcome, aligned, as_numbers, compare,
-                     grader_fault, matches, numbers, scale)
-from .exercises import SIDE_EFFECTS, Check, Exercise
+from .checks import (ERROR, FAILED, LOW_PRECISION, NOT_IMPLEMENTED, PASSED, TIMEOUT, Outcome, aligned, as_numbers,
+                     compare, grader_fault, matches, numbers, scale, tolerance)
+from .exercises import RTOL, SIDE_EFFECTS, Check, Exercise
 from .misconceptions import MISCONCEPTIONS
 from .oracle import Expectations
 from .runner import CallResult, RunResult
@@ -42,6 +42,7 @@ class Graded:
     key: bytes = b""                           # the grader's secret for hidden messages' words (nngrade.checks)
     fault: str | None = None                   # the grader could not prepare this exercise (its own error)
     _values: dict = field(default_factory=dict, repr=False)
+    _precision: list = field(default_factory=list, repr=False)   # the run's coarsest float dtype, once found
 
     @property
     def expected(self) -> dict[tuple[str, str], dict[str, np.ndarray]]:
@@ -67,12 +68,37 @@ class Graded:
             call = self.run.calls.get(self.call_ids[(check.function, check.case)])
             if call is not None and check.quantity.name in call.values:
                 # Graded even when the function raised later on: a slip in the last line costs only that line.
-                return self._judge_value(check, call)
+                # But a value the exception left half-finished (a sum after one record, weights not updated yet,
+                # an argument of the same name) is no answer: when the function raised, a value counts only if
+                # it passes; otherwise the check says what stopped it.
+                outcome = self._judge_value(check, call)
+                if call.error is None or outcome.passed:
+                    return outcome
             return _theirs(self._not_graded, check, call)
         except _StudentFault as fault:
             return Outcome(FAILED, f"'{check.quantity.name}' could not be judged: {fault}")
 
     # --- a value came back -----------------------------------------------------------------
+
+    @property
+    def precision(self) -> str | None:
+        """"float32" when the student's file computed in a coarser dtype than float64 (float32 or float16), else None.
+
+        Taken over every value of the file: a float64 sum of float32 terms carries float32's error. Never
+        coarser than float32 for the whole file: one float16 value must not widen every other value's
+        tolerance to float16's (a 0.3% mistake elsewhere would pass); that value alone is judged at it.
+        """
+        if not self._precision:
+            seen = {dtype for call in (self.run.calls.values() if self.run else ()) for dtype in call.dtypes.values()}
+            self._precision.append("float32" if seen & set(LOW_PRECISION) else None)
+        return self._precision[0]
+
+    def _tolerance(self, quantity, call: CallResult | None = None) -> tuple[float, float]:
+        """The check's tolerance at the precision the student computed in: the file's, or the value's own
+        where it is coarser (a float16 value)."""
+        own = call.dtypes.get(quantity.name) if call is not None else None
+        dtype = own if LOW_PRECISION.get(own or "", 0) > LOW_PRECISION.get(self.precision or "", 0) else self.precision
+        return tolerance(quantity.rtol, quantity.atol, dtype)
 
     def _value(self, call: CallResult, name: str):
         """The student's value converted once (float64 array, None or Invalid), never raising."""
@@ -92,13 +118,13 @@ class Graded:
         quantity = check.quantity
         expected = self._expected(check.function, check.case, quantity.name)
         value = self._value(call, quantity.name)
-        outcome = _theirs(compare, quantity.name, value, expected, quantity.rtol, quantity.atol,
+        outcome = _theirs(compare, quantity.name, value, expected, *self._tolerance(quantity, call),
                           check.visibility == "visible", self.key)
         if outcome.status != FAILED or as_numbers(value) is None or self._uninformative(check, value):
             return outcome
         upstream = self._wrong_upstream(check, call)
         followed = _on_theirs(self._given, check, value, None, upstream) if upstream else None
-        if followed is not None and matches(value, followed.get(quantity.name), quantity.rtol, quantity.atol):
+        if followed is not None and matches(value, followed.get(quantity.name), *self._tolerance(quantity, call)):
             return Outcome(PASSED, f"right given your own {', '.join(upstream)} (follow-through)", follow_through=True)
         mistake = self._diagnose(check, value, expected, upstream)
         if mistake is None:
@@ -112,7 +138,7 @@ class Graded:
         if array is None:
             return True
         size = scale(self._expected(check.function, check.case, name))
-        if not np.any(np.abs(array) > check.quantity.rtol * size):
+        if not np.any(np.abs(array) > self._tolerance(check.quantity)[0] * size):
             return True
         seen, expected = [], []
         for case in self._cases(check.function):
@@ -140,7 +166,7 @@ class Graded:
             shaped = None if array is None else aligned(array, expected)
             if (shaped is not None
                     and not self._uninformative(Check(check.exercise, check.function, quantity, check.case), value)
-                    and not matches(shaped, expected, quantity.rtol, quantity.atol)):
+                    and not matches(shaped, expected, *self._tolerance(quantity, call))):
                 upstream[quantity.name] = shaped
         return upstream
 
@@ -150,12 +176,13 @@ class Graded:
         nothing about what the student did with them (weights handed back unchanged beside a negligible step
         would otherwise "follow" from that step)."""
         quantity = check.quantity
+        tolerance_here = self._tolerance(quantity, self.run.calls.get(self.call_ids[(check.function, check.case)]))
         variant = self.expectations.variant(check.function, check.case, mistake, upstream)
-        if variant is None or not matches(value, variant.get(quantity.name), quantity.rtol, quantity.atol):
+        if variant is None or not matches(value, variant.get(quantity.name), *tolerance_here):
             return variant
         zeros = {name: np.zeros_like(given) for name, given in upstream.items()}
         without = self.expectations.variant(check.function, check.case, mistake, zeros)
-        if without is None or matches(value, without.get(quantity.name), quantity.rtol, quantity.atol):
+        if without is None or matches(value, without.get(quantity.name), *tolerance_here):
             return None   # no evidence that the student's values were used (or none to be had)
         return variant
 
@@ -170,12 +197,12 @@ class Graded:
                 else:       # the oracle's own variant of the case: a failure there is the grader's
                     variant = self.expectations.variant(check.function, check.case, flavour, given)
                 candidate = None if variant is None else variant.get(quantity.name)
-                if candidate is None or matches(candidate, expected, quantity.rtol, quantity.atol):
+                if candidate is None or matches(candidate, expected, *self._tolerance(quantity, call)):
                     continue   # a variant that coincides with the reference here diagnoses nothing
-                if matches(value, candidate, quantity.rtol, quantity.atol) and self._explains(check, call, variant):
+                if matches(value, candidate, *self._tolerance(quantity, call)) and self._explains(check, call, variant):
                     return mistake
         array = as_numbers(value)
-        if array.ndim == 2 and array.shape != expected.shape and matches(array.T, expected, quantity.rtol, quantity.atol):
+        if array.ndim == 2 and array.shape != expected.shape and matches(array.T, expected, *self._tolerance(quantity, call)):
             return "outer_wrong_way" if quantity.name in INPUT_HIDDEN_STEPS else "transposed_matrix"
         return None
 
@@ -186,7 +213,7 @@ class Graded:
             if quantity.name == check.quantity.name:
                 return True
             value = self._value(call, quantity.name)
-            if as_numbers(value) is not None and not matches(value, variant.get(quantity.name), quantity.rtol, quantity.atol):
+            if as_numbers(value) is not None and not matches(value, variant.get(quantity.name), *self._tolerance(quantity, call)):
                 return False
         return True
 
@@ -204,6 +231,7 @@ class Graded:
         if call.missing:
             return Outcome(ERROR, f"function {function}() is not defined in the file")
         if call.error is not None:
+            # The same message for every quantity the exception prevented (half-finished or never assigned).
             message = f"{function}() raised " + _error_text(call.error)
             mistake = _diagnose_exception(call.error, quantity)
             if mistake:
@@ -225,7 +253,7 @@ class Graded:
                 reason = self._not_graded(Check(self.exercise.id, function, quantity, case), call)
                 return Outcome(reason.status, reason.message)
             return Outcome(NOT_IMPLEMENTED, f"{function}() is checked for side effects once it returns values")
-        problems = []
+        problems, notes = [], self._notes(function, calls)
         mutated = sorted({name for c in ran for name in c.mutated})
         if mutated:
             problems.append(f"{function}() changed its input {', '.join(repr(m) for m in mutated)} in place "
@@ -233,7 +261,26 @@ class Graded:
         if any(c.random_dependent for c in ran):
             problems.append(f"{function}()'s results change with the global random seed: everything it needs "
                             "(the weights too) comes in as arguments, so it should draw no random numbers")
-        return Outcome(FAILED, "; ".join(problems)) if problems else Outcome(PASSED)
+        if problems:
+            return Outcome(FAILED, "; ".join(problems + notes))
+        return Outcome(PASSED, "; ".join(notes))
+
+    def _notes(self, function: str, calls: list[CallResult | None]) -> list[str]:
+        """What a student should know about how their function was judged, though it costs nothing."""
+        notes = []
+        renamed = next((c.renamed for c in calls if c is not None and c.renamed is not None), None)
+        if renamed is not None:
+            stub = self.exercise.function(function).parameters
+            theirs = f"({', '.join(renamed)})" if renamed else "(*args)"
+            notes.append(f"{function}{theirs}: the parameter names differ from the stub's ({', '.join(stub)}), "
+                         "so it was called with the arguments by position, in the stub's order")
+        coarse = sorted({d for c in calls if c is not None for d in c.dtypes.values() if d in LOW_PRECISION})
+        if coarse:
+            judged = ", ".join(f"{dtype} at {tolerance(0.0, 0.0, max(dtype, self.precision, key=LOW_PRECISION.get))[0]:.1g}"
+                               for dtype in coarse)
+            notes.append(f"{function}() returned {' and '.join(coarse)} values: judged at that precision "
+                         f"({judged} relative instead of {RTOL:g}); the lesson computes in float64")
+        return notes
 
 
 class _StudentFault(Exception):
@@ -260,10 +307,14 @@ def _on_theirs(compute, *args):
 
 
 def _diagnose_exception(error: dict, quantity: str) -> str | None:
+    """The likely mistake behind an exception, the same for every quantity it prevented: a broadcast that fails
+    where the input-to-hidden step is computed (the quantity, or the student's line that raised) is x without
+    [:, None], whichever later quantity (the updated weights, a trajectory) it stopped."""
     text = error.get("message", "")
     if "not aligned" in text or ("matmul" in text and "mismatch" in text):
         return "dot_order_swapped"
-    if "could not be broadcast" in text and quantity in INPUT_HIDDEN_STEPS:
+    at_step = quantity in INPUT_HIDDEN_STEPS or any(name in error.get("source", "") for name in INPUT_HIDDEN_STEPS)
+    if "could not be broadcast" in text and at_step:
         return "missing_column_vector"
     return None
 

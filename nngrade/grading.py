@@ -129,7 +129,13 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
         tasks=list(work.tasks), graded={ex_id: g for (i, ex_id), g in graded.items() if i == index},
         json_report=json_report, index=index, seed=seed, submission=work.label,
         mode="full" if oracle.grades_hidden else "student", data=_data_info(data, list(work.tasks)),
-        notices=(*work.notices, *notices), timings=timings, versions=versions()) for index, work in enumerate(works)]
+        notices=(*work.notices, *_run_notices(graded, index), *notices), timings=timings, versions=versions())
+        for index, work in enumerate(works)]
+
+
+def _run_notices(graded: dict[tuple[int, str], Graded], index: int) -> tuple[str, ...]:
+    """What was done to submission `index`'s files before they ran (a notebook's cells converted)."""
+    return tuple(notice for (i, _), g in graded.items() if i == index and g.run is not None for notice in g.run.notices)
 
 
 def _grader_file(exercise: Exercise) -> Path:

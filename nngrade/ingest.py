@@ -8,7 +8,9 @@ Layouts understood (mixed freely, one entry per student):
   its submitters (sid, else email, else name); a group submission is graded once for each member.
 
 Nothing here runs student code. Zip files are read with limits (members, sizes, no paths outside
-the target, no links), and only `.py` files are ever taken out of them.
+the target, no links), and only `.py` and `.ipynb` files are ever taken out of them. A notebook
+is taken like a `.py` file; it becomes Python source where the file is handed to the child
+(nngrade.runner.read_source, nngrade.notebooks), never here.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from . import untrusted
+from . import notebooks, untrusted
 
 GRADESCOPE_METADATA = "submission_metadata.yml"
 CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)(?P<late>_LATE)?_(?P<user>[0-9]+)_(?P<attempt>[0-9]+)_(?P<original>.+)$")
@@ -33,6 +35,8 @@ SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
 _WINDOWS_DEVICE = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\.|$)", re.IGNORECASE)
 MAX_DEPTH = 32   # folders below a submission's own that are searched for its files
 IGNORED_NAMES = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
+GRADED_SUFFIXES = (".py", notebooks.SUFFIX)     # the files that can be an exercise
+TAKEN_SUFFIXES = (*GRADED_SUFFIXES, ".zip")     # what is looked at in a submission
 
 
 # errno values that say the grader's own disk failed (full, over quota, read-only, broken), not a submission
@@ -49,6 +53,7 @@ class Limits:
     zip_members: int = 1000            # entries of its zip files, all of them together
     zip_bytes: int = 50_000_000        # uncompressed bytes read out of its zip files, all of them together
     file_bytes: int = 2_000_000        # one .py file (larger ones are not student solutions)
+    notebook_bytes: int = notebooks.MAX_BYTES   # one .ipynb file (its outputs, plots, can be large)
     py_files: int = 200                # .py files taken from one submission
 
 
@@ -118,7 +123,7 @@ def discover(folder: Path) -> Found:
             continue
         kind = _kind(entry)
         if kind not in ("file", "folder"):
-            if entry.suffix.lower() in (".py", ".zip") or kind == _LINK or entry.name in gradescope:
+            if entry.suffix.lower() in TAKEN_SUFFIXES or kind == _LINK or entry.name in gradescope:
                 warnings.append(f"{_shown(entry)}: {kind}, not a plain file or folder: skipped")
             continue
         match = CANVAS_NAME.match(entry.name) if kind == "file" else None
@@ -128,7 +133,7 @@ def discover(folder: Path) -> Found:
             submissions.append(_gradescope_submission(entry, gradescope[entry.name]))
         elif kind == "folder":
             submissions.append(_single(entry, entry.name, Source(entry, entry.name)))
-        elif entry.suffix.lower() in (".py", ".zip"):
+        elif entry.suffix.lower() in TAKEN_SUFFIXES:
             submissions.append(_single(entry, entry.stem, Source(entry, entry.name)))
     submissions += [_canvas_submission(user, files) for user, files in sorted(canvas.items())]
     taken = {s.key for s in submissions}
@@ -414,7 +419,7 @@ def _walk(folder: Path, notices: list[str] | None = None) -> list[tuple[str, Pat
             path = Path(entry.path)
             if entry.is_dir(follow_symlinks=False):
                 below.append(path)
-            elif entry.name.lower().endswith((".py", ".zip")):
+            elif entry.name.lower().endswith(TAKEN_SUFFIXES):
                 found.append((path.relative_to(folder).as_posix(), path))
         too_deep = too_deep or bool(below and depth + 1 >= MAX_DEPTH)
         if depth + 1 < MAX_DEPTH:   # a folder's files, then its subfolders' in name order (as os.walk does)
@@ -443,7 +448,7 @@ def collect(submission: Submission, scratch: Path, limits: Limits = Limits()) ->
         if name.lower().endswith(".zip"):     # one level: a zip inside a zip is not opened
             if not budget.exhausted:
                 _unzip_py(path, scratch / f"zip{number}", collected, limits, budget)
-        elif name.endswith(".py"):
+        elif name.lower().endswith(GRADED_SUFFIXES):
             _take(collected, name, path, shown, limits)
     if len(collected.files) > limits.py_files:
         collected.notices.append(f"{len(collected.files)} .py files: only the first {limits.py_files} were looked at")
@@ -472,8 +477,9 @@ def _take(collected: Collected, name: str, path: Path, shown: str, limits: Limit
     except OSError as exc:
         collected.notices.append(f"{shown}: cannot read it ({exc.strerror})")
         return
-    if info.st_size > limits.file_bytes:
-        collected.notices.append(f"{shown}: {info.st_size} bytes, more than the {limits.file_bytes} allowed: not graded")
+    allowed = _file_limit(name, limits)
+    if info.st_size > allowed:
+        collected.notices.append(f"{shown}: {info.st_size} bytes, more than the {allowed} allowed: not graded")
         return
     collected.files.append((name, path, shown))
 
@@ -502,14 +508,14 @@ def _unzip_py(archive: Path, target: Path, collected: Collected, limits: Limits,
                     collected.notices.append(f"{archive.name}: skipped '{member.filename}': {problem}")
                     continue
                 parts = PurePosixPath(member.filename.replace("\\", "/")).parts
-                if member.is_dir() or not parts[-1].endswith(".py") or any(_ignored(p) for p in parts):
+                if member.is_dir() or not parts[-1].lower().endswith(GRADED_SUFFIXES) or any(_ignored(p) for p in parts):
                     continue
-                if member.file_size > limits.file_bytes:
+                if member.file_size > _file_limit(parts[-1], limits):
                     collected.notices.append(f"{archive.name}: '{member.filename}' is too large: not graded")
                     continue
                 out = target / f"{number}" / parts[-1]
                 out.parent.mkdir(parents=True, exist_ok=True)
-                written = _copy_limited(bundle, member, out, min(limits.file_bytes, budget.bytes))
+                written = _copy_limited(bundle, member, out, min(_file_limit(parts[-1], limits), budget.bytes))
                 if written is None:
                     collected.notices.append(f"{archive.name}: '{member.filename}' unpacks past the size limit "
                                              f"({limits.zip_bytes:,} bytes per submission): stopped unpacking")
@@ -522,6 +528,10 @@ def _unzip_py(archive: Path, target: Path, collected: Collected, limits: Limits,
         if isinstance(exc, OSError) and exc.errno in SCRATCH_ERRNOS:
             raise    # our scratch folder failed (full, read-only): not a fault of the zip
         collected.notices.append(f"{archive.name}: not a readable zip file ({_reason(exc)})")
+
+
+def _file_limit(name: str, limits: Limits) -> int:
+    return limits.notebook_bytes if notebooks.is_notebook(name) else limits.file_bytes
 
 
 def _unsafe_member(member: zipfile.ZipInfo) -> str | None:
@@ -556,7 +566,8 @@ def _reason(exc: BaseException) -> str:
 
 def match_exercises(files: list[tuple[str, Path, str]], exercises: list, single_exercise: bool
                     ) -> tuple[dict[str, tuple[Path, str]], list[str]]:
-    """Which collected file is which exercise: `07_backpropagation.py` exactly, else one named `07*.py`.
+    """Which collected file is which exercise: `07_backpropagation.py` (or `.ipynb`) exactly, else one named
+    `07*.py` or `07*.ipynb`; of an exact .py and .ipynb pair, the .py (said in a notice).
 
     A submission of one file that names no exercise is taken as the exercise when only one is graded.
     Several candidates do not stop grading: the exact name, else the first by name, and a notice.
@@ -564,7 +575,8 @@ def match_exercises(files: list[tuple[str, Path, str]], exercises: list, single_
     chosen: dict[str, tuple[Path, str]] = {}
     notices: list[str] = []
     for exercise in exercises:
-        exact = [f for f in files if f[0] == f"{exercise.stem}.py"]
+        exact = sorted((f for f in files if f[0] in (f"{exercise.stem}.py", f"{exercise.stem}{notebooks.SUFFIX}")),
+                       key=lambda f: notebooks.is_notebook(f[0]))
         candidates = exact or sorted((f for f in files if f[0].startswith(exercise.id)), key=lambda f: f[0])
         if not candidates:
             continue

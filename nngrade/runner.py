@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import sandbox, untrusted, wire
+from . import notebooks, sandbox, untrusted, wire
 
 CHILD = Path(__file__).with_name("child.py")
 WIRE = Path(__file__).with_name("wire.py")
@@ -73,6 +73,8 @@ class CallResult:
     seconds: float = 0.0
     mutated: tuple[str, ...] = ()    # inputs the function changed in place
     random_dependent: bool = False   # its values changed with the global random seed
+    renamed: tuple[str, ...] | None = None   # called by position: the student's parameter names differ from the stub's
+    dtypes: dict[str, str] = field(default_factory=dict)   # quantity -> the dtype it was computed in (float32, ...)
 
 
 @dataclass
@@ -86,6 +88,16 @@ class RunResult:
     seconds: float = 0.0
     isolation: str = sandbox.PROCESS   # the level the child ran at (nngrade.sandbox.LEVELS)
     started: bool = False              # the child came up, confined, and was about to import the file
+    notices: tuple[str, ...] = ()      # what the grader did to the file before it ran (a notebook converted)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A file as the child receives it: the name it imports it under and its Python source."""
+    name: str
+    source: bytes
+    notices: tuple[str, ...] = ()      # a notebook's conversion: what was left out
+
 
 def encode_calls(calls: list[Call]) -> list[dict]:
     """The calls as the child reads them (both the cold child and the warm server's forks)."""
@@ -107,26 +119,46 @@ def child_user(level: str) -> Iterator[int | None]:
         yield uid
 
 
-def read_source(path: Path, limits: Limits, level: str) -> bytes | RunResult:
-    """The submitted file's bytes, or the result of a file that is not run (too large, unreadable, not a file).
+def read_source(path: Path, limits: Limits, level: str) -> Submitted | RunResult:
+    """The submitted file as the child gets it, or the result of a file that is not run (too large, unreadable,
+    not a file, a notebook that cannot be read).
 
     Opened without blocking and checked on what was opened: a FIFO or a device named like an
-    exercise would otherwise hang the grader, or never end.
+    exercise would otherwise hang the grader, or never end. A notebook becomes its code cells'
+    Python source here, in the grader (nngrade.notebooks): the child never parses a notebook.
     """
     def refused(kind: str, message: str) -> RunResult:
         return RunResult(isolation=level, import_error={"type": kind, "line": None, "source": "", "message": message})
+    notebook = notebooks.is_notebook(path.name)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         with os.fdopen(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 return refused("NotAFile", "it is not a regular file (a FIFO, a device, ...); it was not run")
-            source = handle.read(limits.source_bytes + 1)
-        if len(source) > limits.source_bytes:
-            size = max(len(source), path.stat().st_size)
-            return refused("FileTooLarge", f"the file has {size:,} bytes; the limit is {limits.source_bytes:,} (it was not run)")
-        return source
+            source = handle.read((notebooks.MAX_BYTES if notebook else limits.source_bytes) + 1)
     except OSError as exc:
         return refused("UnreadableFile", f"the file cannot be read ({exc.strerror or exc}); it was not run")
+    notices: tuple[str, ...] = ()
+    if notebook:
+        if len(source) > notebooks.MAX_BYTES:
+            return refused("FileTooLarge", f"the notebook has more than {notebooks.MAX_BYTES:,} bytes (it was not run)")
+        try:
+            source, converted = notebooks.to_source(source, untrusted.text(path.name, 100))
+        except notebooks.NotebookError as exc:
+            return refused("NotebookError", untrusted.text(exc, 300))
+        notices = tuple(untrusted.text(n, 1000) for n in converted)
+    if len(source) > limits.source_bytes:
+        what = "its code cells have" if notebook else "the file has"
+        size = len(source) if notebook else max(len(source), _size(path))
+        return refused("FileTooLarge", f"{what} {size:,} bytes; the limit is {limits.source_bytes:,} (it was not run)")
+    return Submitted(notebooks.python_name(path.name), source, notices)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def run_file(path: Path, calls: list[Call], limits: Limits = Limits()) -> RunResult:
@@ -137,13 +169,13 @@ def run_file(path: Path, calls: list[Call], limits: Limits = Limits()) -> RunRes
     level = sandbox.choose(limits.isolation)
     request = {"file": "", "module": "submission", "calls": encode_calls(calls)}
     started = time.perf_counter()
-    source = read_source(path, limits, level)
-    if isinstance(source, RunResult):
-        result = source
+    submitted = read_source(path, limits, level)
+    if isinstance(submitted, RunResult):
+        result = submitted
     else:
         with tempfile.TemporaryDirectory(prefix="nngrade-") as workdir:
-            target = Path(workdir) / path.name
-            target.write_bytes(source)
+            target = Path(workdir) / submitted.name
+            target.write_bytes(submitted.source)
             os.chmod(target, 0o644)   # readable by the unprivileged user of the sandbox
             result = _run_level(request, target, limits, {c.id for c in calls}, level)
             if result.isolation == sandbox.BUBBLEWRAP and not result.started and not result.timed_out \
@@ -151,6 +183,7 @@ def run_file(path: Path, calls: list[Call], limits: Limits = Limits()) -> RunRes
                 sandbox.record_failure(f"a sandboxed child did not start (exit code {result.exit_code}): "
                                        + result.output[-300:].strip())
                 result = _run_level(request, target, limits, {c.id for c in calls}, sandbox.process_level())
+        result.notices = submitted.notices
     result.seconds = time.perf_counter() - started
     return result
 
@@ -321,16 +354,19 @@ def parse_events(data: bytes, call_ids: set[int], result: RunResult) -> None:
                 call_id = event["id"]
                 if type(call_id) is not int or call_id not in call_ids or call_id in result.calls:
                     raise ValueError("unknown or repeated call id")
-                values, mutated = event.get("values", {}), event.get("mutated", ())
-                if not isinstance(values, dict) or not isinstance(mutated, list | tuple):
-                    raise ValueError("values is not an object, or mutated not a list")
+                values, mutated, renamed = event.get("values", {}), event.get("mutated", ()), event.get("renamed")
+                if not isinstance(values, dict) or not isinstance(mutated, list | tuple) \
+                        or not isinstance(renamed, list | None):
+                    raise ValueError("values is not an object, or mutated or renamed not a list")
                 result.calls[call_id] = CallResult(
                     ok=event["ok"] is True, missing=event.get("missing") is True,
                     values={untrusted.text(k, 80): _value(wire.decode(v)) for k, v in values.items()},
                     error=_error_dict(event["error"]) if event.get("error") is not None else None,
                     seconds=untrusted.seconds(event.get("seconds")) or 0.0,
                     mutated=tuple(untrusted.text(name, 80) for name in mutated[:50]),
-                    random_dependent=event.get("random_dependent") is True)
+                    random_dependent=event.get("random_dependent") is True,
+                    renamed=None if renamed is None else tuple(untrusted.text(name, 80) for name in renamed[:50]),
+                    dtypes={untrusted.text(k, 80): dtype for k, v in values.items() if (dtype := wire.precision(v))})
             elif kind != "done":
                 raise ValueError("unknown event")
         except (ValueError, KeyError, TypeError, wire.WireError, RecursionError) as exc:

@@ -42,11 +42,11 @@ class ChildServer:
         if os.name != "posix":
             return run_file(path, calls, limits)   # no fork here
         started = time.perf_counter()
-        source = read_source(path, limits, self.level)
-        if isinstance(source, RunResult):
-            return source   # refused: too large or unreadable, as a cold child would say
+        submitted = read_source(path, limits, self.level)
+        if isinstance(submitted, RunResult):
+            return submitted   # refused: too large or unreadable, as a cold child would say
         request = {
-            "files": {path.name: base64.b64encode(source).decode()}, "file": path.name,
+            "files": {submitted.name: base64.b64encode(submitted.source).decode()}, "file": submitted.name,
             "module": "submission", "caps": {"result_bytes": limits.result_bytes, "output_bytes": limits.output_bytes},
             "calls": encode_calls(calls)}
         with child_user(self.level) as uid:   # as root: a user of its own, swept when the block ends
@@ -56,6 +56,7 @@ class ChildServer:
                 # trouble, or a previous student's leftovers): this file deserves one run on a fresh server.
                 result = self._ask({**request, "uid": uid}, limits)
         result.isolation = self.level
+        result.notices = submitted.notices
         result.seconds = time.perf_counter() - started
         return result
 

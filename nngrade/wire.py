@@ -3,7 +3,9 @@
 Both sides use this one module (the child loads it by path, so the student's code
 cannot import the rest of the grader through it). Nothing is ever pickled: an array
 travels as its shape, its original dtype name and its float64 bytes in base64, and
-the receiving side rebuilds it only after checking every field and size.
+the receiving side rebuilds it only after checking every field and size. The dtype the
+student computed in travels beside it (`precision`): the grader judges a float32 result at
+float32's precision.
 """
 from __future__ import annotations
 
@@ -90,6 +92,17 @@ def decode(message: Any) -> Any:
     if kind == "invalid":
         return Invalid(str(message.get("type", "?"))[:60], str(message.get("reason", "is not a number"))[:200])
     raise WireError(f"unknown kind {str(kind)[:20]!r}")
+
+
+# The dtypes a value may say it was computed in; anything else is reported as no dtype (judged as float64).
+DTYPES = frozenset({"float16", "float32", "float64", "longdouble", "float128", "bool",
+                    *(f"{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64))})
+
+
+def precision(message: Any) -> str | None:
+    """The dtype an encoded array was computed in, when it is one of DTYPES; None otherwise (scalars, junk)."""
+    dtype = message.get("dtype") if isinstance(message, dict) and message.get("kind") == "array" else None
+    return dtype if isinstance(dtype, str) and dtype in DTYPES else None
 
 
 class Invalid:
