@@ -54,6 +54,8 @@ class Hostile:
     pad_to: int = 0                 # bytes the file is padded to with comments
     message: str = ""               # found in the message of its first check, if given
     exercise: str = "07"            # the exercise the file is graded as
+    traces: tuple[str, ...] = ()    # paths (globs, __TOKEN__ for its token) that must not exist once graded
+    settle: float = 0.0             # seconds to wait before looking for traces (a survivor writes them late)
 
     @property
     def hangs(self) -> bool:
@@ -116,6 +118,12 @@ HOSTILE = {
     # Weights handed back unchanged beside a step that is informative but too small to move them.
     "farm_passthrough_05": expect(FAILED, ERROR, exercise="05"),
     "farm_passthrough_08": expect(FAILED, ERROR, exercise="08"),
+    # Found by the hostile hunt (HUNT.md): what the user level and the sweep do not hold yet.
+    "zombie_leader": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/tmp/__TOKEN__-survived",),
+                            settle=3.5),
+    "steal_next": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/tmp/__TOKEN__-stolen-*",)),
+    "leave_shared_memory": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/run/lock/__TOKEN__",)),
+    "deep_folders": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/tmp/__TOKEN__-deep",)),
 }
 
 
@@ -128,7 +136,8 @@ def test_every_corpus_file_has_its_expectation():
 class Graded:
     report: object
     written: dict               # the report file as the grader left it
-    leftovers: list[str]        # processes of the submission still alive after grading
+    leftovers: list[str]        # processes of the submission still alive after grading, and its traces
+    crashed: str | None = None  # the grader's own exception while grading it (never acceptable)
 
 
 @dataclass
@@ -143,7 +152,8 @@ def class_run(request, tmp_path_factory) -> ClassRun:
     level = request.param
     folder = tmp_path_factory.mktemp(f"class-{level}")
     hostile, correct = {}, []
-    runnable = [name for name, item in HOSTILE.items() if item.held_at(level)]
+    only = os.environ.get("NNGRADE_HOSTILE_ONLY")   # e.g. "zombie_leader,steal_next": a quicker run while hunting
+    runnable = [name for name, item in HOSTILE.items() if item.held_at(level) and (not only or name in only.split(","))]
     with at_level(level) as requested:
         for number, name in enumerate(runnable):
             if number % CORRECT_EVERY == 0:
@@ -160,6 +170,8 @@ def test_hostile_submission_earns_nothing_it_did_not_compute(class_run, name, re
     if name not in class_run.hostile:
         pytest.skip(f"held only at the {item.contained} level: not run at the {level} level")
     graded = class_run.hostile[name]
+    assert graded.crashed is None, f"the grader itself raised: {graded.crashed}"
+    assert not graded.leftovers, f"still running or left behind after grading: {graded.leftovers}"
     report, exercise = graded.report, graded.report.exercises[0]
     assert report.isolation == level
     assert report.score <= item.max_score, _summary(exercise)
@@ -170,7 +182,6 @@ def test_hostile_submission_earns_nothing_it_did_not_compute(class_run, name, re
     assert item.message in exercise.checks[0].message, exercise.checks[0].message
     assert len(exercise.output) <= Limits().output_bytes
     assert graded.written["score"] == report.score and "forged" not in graded.written
-    assert not graded.leftovers, f"still running after grading: {graded.leftovers}"
     _assert_safe_texts(report)
 
 
@@ -188,6 +199,8 @@ def _assert_safe_texts(report) -> None:
 def test_every_format_of_a_hostile_report_validates(class_run, name, tmp_path):
     if name not in class_run.hostile:
         pytest.skip(f"held only at the {HOSTILE[name].contained} level: not run at this one")
+    if class_run.hostile[name].report is None:
+        pytest.fail(f"the grader itself raised: {class_run.hostile[name].crashed}")
     student = {"id": name, "name": name, "email": "", "canvas_id": "", "sis_id": ""}
     write_every_format(class_run.hostile[name].written, student, tmp_path)
 
@@ -217,8 +230,10 @@ def test_bulk_grading_a_class_of_the_corpus_and_correct_submissions(tmp_path):
                    "--isolation", sandbox.BUBBLEWRAP if level == sandbox.BUBBLEWRAP else sandbox.PROCESS)
     assert done.returncode in (0, 1), done.stderr
     assert not untrusted_terminal_text(done.stdout + done.stderr)
-    leftovers = [found for token in tokens for found in _leftovers(token)]
-    assert not leftovers, f"still running after grading: {leftovers}"
+    time.sleep(max([item.settle for item in students.values() if item] + [0.0]))
+    leftovers = [found for (token, item) in zip(tokens, [HOSTILE[name] for name in names])
+                 for found in _leftovers(token) + _traces(item, token)] + _kernel_leftovers()
+    assert not leftovers, f"still running or left behind after grading: {leftovers}"
     for student, item in students.items():
         report = json.loads((out / "reports" / f"{student}.json").read_text())
         if item is None:
@@ -275,10 +290,52 @@ def _stage(name: str, item: Hostile, folder: Path, report_path: Path) -> str:
 def _grade_hostile(name: str, item: Hostile, folder: Path, level: str) -> Graded:
     report_path = folder.parent / f"{name}.json"
     token = _stage(name, item, folder, report_path)
-    report = _grade(folder, [item.exercise], Limits(timeout=HANG_SECONDS if item.hangs else QUICK_SECONDS, isolation=level))
+    try:
+        report = _grade(folder, [item.exercise], Limits(timeout=HANG_SECONDS if item.hangs else QUICK_SECONDS,
+                                                        isolation=level))
+    except Exception as exc:   # noqa: BLE001 - the grader's own failure is this file's finding, not the run's end
+        time.sleep(item.settle)
+        return Graded(None, {}, _leftovers(token) + _traces(item, token) + _kernel_leftovers(),
+                      crashed=f"{type(exc).__name__}: {str(exc)[:200]}")
     write_json(report, report_path)     # as grade.py does, once the child is gone
-    leftovers = _leftovers(token)
+    time.sleep(item.settle)
+    leftovers = _leftovers(token) + _traces(item, token) + _kernel_leftovers()
     return Graded(report, json.loads(report_path.read_text()), leftovers)
+
+
+def _traces(item: Hostile, token: str) -> list[str]:
+    """What the file says only a survivor (or a sweep that missed something) leaves: found, then removed."""
+    import glob
+    import subprocess
+    found = []
+    for pattern in item.traces:
+        for path in glob.glob(pattern.replace("__TOKEN__", token)):
+            found.append(path)
+            subprocess.run(["rm", "-rf", path], check=False)   # rm, not rmtree: a trace may be 3000 levels deep
+    return found
+
+
+def _kernel_leftovers() -> list[str]:
+    """System V IPC objects (shared memory, message queues, semaphores) owned by a child's user id: they outlive
+    every process, so the sweep must remove them; found, then removed."""
+    import subprocess
+    from nngrade import users
+    if users.available() is not None or users.uid_range() is None:
+        return []
+    found = []
+    for kind, flag in (("shm", "-m"), ("msg", "-q"), ("sem", "-s")):
+        try:
+            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        header = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[0].split()
+        for line in lines:
+            fields = dict(zip(header, line.split()))
+            if int(fields.get("uid", -1)) in users.uid_range():
+                found.append(f"System V {kind} {fields.get('key')} of user {fields['uid']}")
+                subprocess.run(["ipcrm", flag, fields[{"shm": "shmid", "msg": "msqid", "sem": "semid"}[kind]]],
+                               check=False, capture_output=True)
+    return found
 
 
 def _grade_correct(folder: Path, ids: list[str], level: str):
@@ -325,9 +382,18 @@ def _processes_with(token: str) -> list[str]:
             state = next(line for line in (entry / "status").read_text().splitlines() if line.startswith("State:"))
         except (OSError, StopIteration):
             continue
-        if (token in name or token in command) and "zombie" not in state:
+        if (token in name or token in command) and ("zombie" not in state or _threads_alive(entry)):
             found.append(f"{entry.name} {name} {command[:80]}")
     return found
+
+
+def _threads_alive(entry: Path) -> bool:
+    """A zombie leader can hide a process whose other threads still run: it is alive if any of them is."""
+    try:
+        return any((task / "stat").read_bytes().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+                   for task in (entry / "task").iterdir())
+    except (OSError, IndexError):
+        return False
 
 
 def _summary(exercise) -> str:
