@@ -400,3 +400,29 @@ def _summary(exercise) -> str:
     lines = [f"{exercise.id}: {exercise.score}/{exercise.max_score} problem={exercise.problem!r}"]
     lines += [f"  {c.name}: {c.status} {c.message[:120]}" for c in exercise.checks]
     return "\n".join(lines)
+
+
+@pytest.mark.skipif(__import__("nngrade.users").users.available() is not None, reason="needs root: the user level")
+def test_bulk_at_the_user_level_keeps_classmates_out_of_reach(tmp_path):
+    """`grade.py bulk --isolation process` as root (the user level, warm servers): a student's code must not read
+    a classmate's file, outlive its sweep or leave kernel objects behind, and the classmates keep full marks."""
+    folder, out = tmp_path / "class", tmp_path / "graded"
+    attackers = ["steal_next", "zombie_leader", "leave_shared_memory"]
+    tokens = {name: _stage(name, HOSTILE[name], folder / f"a-{name}", out / "reports" / f"a-{name}.json")
+              for name in attackers}
+    classmates = [f"v{number:02d}" for number in range(6)]
+    for student in classmates:
+        (folder / student).mkdir(parents=True)
+        secret = f"# the private work of {student}\n".encode()
+        (folder / student / "07_backpropagation.py").write_bytes(
+            secret + (REPO / "reference" / "07_backpropagation.py").read_bytes())
+    done = run_cli("bulk", str(folder), "--out", str(out), "--exercises", "07", "--timeout", str(BULK_SECONDS),
+                   "--seed", "7", "--workers", "2", "--quiet", "--isolation", sandbox.PROCESS)
+    assert done.returncode in (0, 1), done.stderr
+    time.sleep(max(HOSTILE[name].settle for name in attackers))
+    left = [found for name, token in tokens.items() for found in _leftovers(token) + _traces(HOSTILE[name], token)]
+    left += _kernel_leftovers()
+    assert not left, f"read from classmates, still running or left behind: {left}"
+    for student in classmates:
+        report = json.loads((out / "reports" / f"{student}.json").read_text())
+        assert report["score"] == report["max_score"] == 20 and report["isolation"] == sandbox.USER, student

