@@ -123,6 +123,7 @@ HOSTILE = {
                             settle=3.5),
     "steal_next": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/tmp/__TOKEN__-stolen-*",)),
     "leave_shared_memory": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/run/lock/__TOKEN__",)),
+    "read_classmates": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER),
     "deep_folders": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/tmp/__TOKEN__-deep",)),
 }
 
@@ -426,3 +427,37 @@ def test_bulk_at_the_user_level_keeps_classmates_out_of_reach(tmp_path):
     for student in classmates:
         report = json.loads((out / "reports" / f"{student}.json").read_text())
         assert report["score"] == report["max_score"] == 20 and report["isolation"] == sandbox.USER, student
+
+
+@pytest.mark.skipif(__import__("nngrade.users").users.available() is not None, reason="needs root: the user level")
+@pytest.mark.parametrize("named", ["directly", "through_a_link"])
+def test_bulk_walls_off_the_class_folder_however_it_is_named(named):
+    """`grade.py bulk latest` where `latest` links to the export: the export itself must be out of the children's
+    reach, as it is when named directly (a submission finds it on grade.py's command line)."""
+    import tempfile
+    top = Path(tempfile.mkdtemp(prefix="nngrade-hunt-"))   # not under pytest's 0700 folder: as an instructor's are
+    try:
+        _grade_class_named(top, named)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def _grade_class_named(tmp_path: Path, named: str) -> None:
+    real, out = tmp_path / "2026-12-01-export", tmp_path / "graded"
+    _stage("read_classmates", HOSTILE["read_classmates"], real / "a-reader", out / "reports" / "a-reader.json")
+    secrets_of = {}
+    for number in range(3):
+        student = f"v{number:02d}"
+        secrets_of[student] = f"the private work of {student} {secrets.token_hex(4)}"
+        (real / student).mkdir()
+        (real / student / "07_backpropagation.py").write_text(
+            f"# {secrets_of[student]}\n" + (REPO / "reference" / "07_backpropagation.py").read_text())
+    os.chmod(tmp_path, 0o755)     # as an instructor's folders usually are: the wall is nngrade's to put up
+    os.chmod(real, 0o755)
+    (tmp_path / "latest").symlink_to(real.name)
+    done = run_cli("bulk", str(tmp_path / "latest" if named == "through_a_link" else real), "--out", str(out), "--exercises", "07", "--timeout",
+                   str(BULK_SECONDS), "--seed", "7", "--workers", "1", "--quiet", "--isolation", sandbox.PROCESS)
+    assert done.returncode in (0, 1), done.stderr
+    output = json.loads((out / "reports" / "a-reader.json").read_text())["exercises"][0]["output"]
+    leaked = [student for student, secret in secrets_of.items() if secret in output]
+    assert not leaked, f"a submission read the files of {leaked}:\n{output[:500]}"
