@@ -430,7 +430,7 @@ def test_bulk_at_the_user_level_keeps_classmates_out_of_reach(tmp_path):
 
 
 @pytest.mark.skipif(__import__("nngrade.users").users.available() is not None, reason="needs root: the user level")
-@pytest.mark.parametrize("named", ["directly", "through_a_link"])
+@pytest.mark.parametrize("named", ["directly", "through_a_link", "out_through_a_link"])
 def test_bulk_walls_off_the_class_folder_however_it_is_named(named):
     """`grade.py bulk latest` where `latest` links to the export: the export itself must be out of the children's
     reach, as it is when named directly (a submission finds it on grade.py's command line)."""
@@ -455,9 +455,14 @@ def _grade_class_named(tmp_path: Path, named: str) -> None:
     os.chmod(tmp_path, 0o755)     # as an instructor's folders usually are: the wall is nngrade's to put up
     os.chmod(real, 0o755)
     (tmp_path / "latest").symlink_to(real.name)
-    done = run_cli("bulk", str(tmp_path / "latest" if named == "through_a_link" else real), "--out", str(out), "--exercises", "07", "--timeout",
+    out.mkdir()
+    (tmp_path / "graded-link").symlink_to(out.name)
+    os.chmod(out, 0o755)
+    done = run_cli("bulk", str(tmp_path / "latest" if named == "through_a_link" else real),
+                   "--out", str(tmp_path / "graded-link" if named == "out_through_a_link" else out), "--exercises", "07", "--timeout",
                    str(BULK_SECONDS), "--seed", "7", "--workers", "1", "--quiet", "--isolation", sandbox.PROCESS)
     assert done.returncode in (0, 1), done.stderr
     output = json.loads((out / "reports" / "a-reader.json").read_text())["exercises"][0]["output"]
     leaked = [student for student, secret in secrets_of.items() if secret in output]
     assert not leaked, f"a submission read the files of {leaked}:\n{output[:500]}"
+    assert '"seed": 7' not in output.replace("\n", " ").replace("  ", " "), f"a submission read the seed:\n{output[:500]}"

