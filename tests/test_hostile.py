@@ -123,6 +123,7 @@ HOSTILE = {
                             settle=3.5),
     "steal_next": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/tmp/__TOKEN__-stolen-*",)),
     "leave_shared_memory": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/run/lock/__TOKEN__",)),
+    "read_git_history": expect(ERROR, contained=sandbox.USER, message="no git history in reach"),
     "read_classmates": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER),
     "deep_folders": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/tmp/__TOKEN__-deep",)),
 }
@@ -466,3 +467,31 @@ def _grade_class_named(tmp_path: Path, named: str) -> None:
     leaked = [student for student, secret in secrets_of.items() if secret in output]
     assert not leaked, f"a submission read the files of {leaked}:\n{output[:500]}"
     assert '"seed": 7' not in output.replace("\n", " ").replace("  ", " "), f"a submission read the seed:\n{output[:500]}"
+
+
+@pytest.mark.skipif(__import__("nngrade.users").users.available() is not None or shutil.which("git") is None,
+                    reason="needs root (the user level) and git")
+def test_a_project_with_its_python_inside_keeps_its_history_out_of_reach():
+    """A virtual environment inside the project (`python -m venv .venv` in a clone, run as root in a container):
+    bubblewrap is not used (Python's folder holds the reference) and the user level walls off only the secret
+    folders; the rest of the project, .git/ with the reference's history, must be out of reach all the same."""
+    import subprocess
+    import sys
+    import tempfile
+    top = Path(tempfile.mkdtemp(prefix="nngrade-hunt-"))   # not under pytest's 0700 folder: as a clone usually is
+    try:
+        os.chmod(top, 0o755)
+        clone = top / "nngrade"
+        subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(clone / ".venv")], check=True)
+        submission = top / "student" / "07_backpropagation.py"
+        submission.parent.mkdir()
+        shutil.copyfile(CORPUS / "read_git_history.py", submission)
+        done = subprocess.run([str(clone / ".venv" / "bin" / "python"), "grade.py", "07", "--submission",
+                               str(submission), "--isolation", sandbox.PROCESS], cwd=clone, capture_output=True,
+                              text=True, timeout=120)
+        report = json.loads((clone / "reports" / "07_backpropagation-07.json").read_text())
+        assert report["isolation"] == sandbox.USER, done.stderr
+        assert report["score"] == 0, f"the reference from .git earned {report['score']}: {done.stdout[-300:]}"
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
