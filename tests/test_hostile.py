@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from helpers import REPO, SAMPLE_DATA, run_cli
@@ -123,6 +124,7 @@ HOSTILE = {
                             settle=3.5),
     "steal_next": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/tmp/__TOKEN__-stolen-*",)),
     "leave_shared_memory": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/run/lock/__TOKEN__",)),
+    "leak_hidden_inputs": expect(ERROR, exercise="05"),
     "read_git_history": expect(ERROR, contained=sandbox.USER, message="no git history in reach"),
     "read_classmates": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER),
     "deep_folders": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/tmp/__TOKEN__-deep",)),
@@ -495,3 +497,22 @@ def test_a_project_with_its_python_inside_keeps_its_history_out_of_reach():
         assert report["score"] == 0, f"the reference from .git earned {report['score']}: {done.stdout[-300:]}"
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_visible_messages_tell_nothing_of_the_hidden_inputs(tmp_path):
+    """A visible check's message reaches the student at once: it must not carry the inputs of a hidden case,
+    which an earlier call of the same child saw (leak_hidden_inputs describes them in its exceptions)."""
+    from nngrade.data import load_admissions
+    data = load_admissions(SAMPLE_DATA)
+    seed = 7
+    hidden = {key: value for key, value in EXERCISES["05"].inputs(seed, data).items() if key[1].startswith("hidden")}
+    tells = {f"seed():[{hidden[('split_sample', 'hidden-1')]['seed']}]",
+             f"values{np.asarray(hidden[('standardise', 'hidden-1')]['values']).shape}"}
+    folder = tmp_path / "student"
+    folder.mkdir()
+    shutil.copyfile(CORPUS / "leak_hidden_inputs.py", folder / "05_gradient_descent.py")
+    with at_level(sandbox.PROCESS) as requested:
+        report = _grade(folder, ["05"], Limits(isolation=requested))
+    told = [(check.name, tell) for check in report.exercises[0].checks if check.visibility == "visible"
+            for tell in tells if tell in check.message]
+    assert not told, f"visible checks told hidden inputs: {told[:3]}"
