@@ -516,3 +516,35 @@ def test_visible_messages_tell_nothing_of_the_hidden_inputs(tmp_path):
     told = [(check.name, tell) for check in report.exercises[0].checks if check.visibility == "visible"
             for tell in tells if tell in check.message]
     assert not told, f"visible checks told hidden inputs: {told[:3]}"
+
+
+SHM_PROBE = """
+import ctypes
+def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_output):
+    libc = ctypes.CDLL(None)
+    libc.shmat.restype = ctypes.c_void_p
+    shmid = libc.shmget(0x6E6E68, ctypes.c_size_t(0), 0)   # leave_shared_memory's key
+    if shmid >= 0:
+        print("a classmate's segment:", ctypes.string_at(libc.shmat(shmid, None, 0o10000), 14).decode())
+    if libc.msgget(0x6E6E68, 0) >= 0:
+        print("a classmate's message queue")
+    return {"error": None}
+"""
+
+
+@pytest.mark.skipif(sandbox.choose(sandbox.AUTO) != sandbox.BUBBLEWRAP, reason="needs bubblewrap")
+def test_the_next_student_in_a_warm_sandbox_finds_nothing_of_the_last(tmp_path):
+    """A warm sandbox serves one student after another: a System V segment or queue left by one (its IPC
+    namespace is the sandbox's, not the child's) must not be there for the next, nor hold memory for the run."""
+    folder, out = tmp_path / "class", tmp_path / "graded"
+    token = _stage("leave_shared_memory", HOSTILE["leave_shared_memory"], folder / "a1-leaves",
+                   out / "reports" / "a1-leaves.json")
+    (folder / "a2-looks").mkdir()
+    (folder / "a2-looks" / "07_backpropagation.py").write_text(SHM_PROBE)
+    done = run_cli("bulk", str(folder), "--out", str(out), "--exercises", "07", "--timeout", str(BULK_SECONDS),
+                   "--seed", "7", "--workers", "1", "--quiet")
+    assert done.returncode in (0, 1), done.stderr
+    report = json.loads((out / "reports" / "a2-looks.json").read_text())
+    assert report["isolation"] == sandbox.BUBBLEWRAP
+    output = report["exercises"][0]["output"]
+    assert "classmate" not in output, f"the next student found what {token} left: {output[:200]}"
