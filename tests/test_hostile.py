@@ -414,7 +414,7 @@ def test_bulk_at_the_user_level_keeps_classmates_out_of_reach(tmp_path):
     attackers = ["steal_next", "zombie_leader", "leave_shared_memory"]
     tokens = {name: _stage(name, HOSTILE[name], folder / f"a-{name}", out / "reports" / f"a-{name}.json")
               for name in attackers}
-    classmates = [f"v{number:02d}" for number in range(6)]
+    classmates = [f"v{number:02d}" for number in range(20)]   # more than one batch: both workers grade at once
     for student in classmates:
         (folder / student).mkdir(parents=True)
         secret = f"# the private work of {student}\n".encode()
@@ -426,6 +426,8 @@ def test_bulk_at_the_user_level_keeps_classmates_out_of_reach(tmp_path):
     time.sleep(max(HOSTILE[name].settle for name in attackers))
     left = [found for name, token in tokens.items() for found in _leftovers(token) + _traces(HOSTILE[name], token)]
     left += _kernel_leftovers()
+    told = json.loads((out / "reports" / "a-steal_next.json").read_text())["exercises"][0]["output"]
+    assert "the private work of" not in told, f"a child read classmates graded meanwhile: {told[:300]}"
     assert not left, f"read from classmates, still running or left behind: {left}"
     for student in classmates:
         report = json.loads((out / "reports" / f"{student}.json").read_text())

