@@ -210,7 +210,7 @@ def test_every_format_of_a_hostile_report_validates(class_run, name, tmp_path):
 
 
 def test_correct_submissions_graded_between_hostile_ones_get_full_marks(class_run):
-    assert len(class_run.correct) >= 3
+    assert len(class_run.correct) >= (2 if os.environ.get("NNGRADE_HOSTILE_ONLY") else 3)
     for report in class_run.correct:
         assert report.score == report.max_score > 0, [_summary(e) for e in report.exercises]
 
