@@ -124,6 +124,7 @@ HOSTILE = {
                             settle=3.5),
     "steal_next": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/tmp/__TOKEN__-stolen-*",)),
     "leave_shared_memory": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER, traces=("/run/lock/__TOKEN__",)),
+    "reach_home": expect(ERROR, contained=sandbox.USER, message="nothing beyond the Python installation"),
     "leak_hidden_inputs": expect(ERROR, exercise="05"),
     "read_git_history": expect(ERROR, contained=sandbox.USER, message="no git history in reach"),
     "read_classmates": expect(NOT_IMPLEMENTED, ERROR, contained=sandbox.USER),
