@@ -1,0 +1,28 @@
+"""List what the descriptors that keep Python importable open beyond Python itself.
+
+Where Python lives under a folder other users may not enter (/root, 0700), the child opens, before
+it changes user, "the first folder below the last closed one" and reaches Python through
+/proc/self/fd/N. That folder is /root/.pyenv for a pyenv Python (every other version and pyenv
+itself), /root/.local for a uv-managed one (all of ~/.local), not the installation. What it can
+list there outside sys.prefix goes into its report; with nothing beyond, it raises.
+"""
+import os
+import sys
+
+
+def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_output):
+    prefix = os.path.realpath(sys.base_prefix) if not sys.base_prefix.startswith("/proc/") else sys.base_prefix
+    beyond = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            names = os.listdir(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        for name in names:
+            if not os.path.join(target, name).startswith(prefix) and not prefix.startswith(os.path.join(target, name)):
+                beyond.append(os.path.join(target, name))
+    if not beyond:
+        raise PermissionError("nothing beyond the Python installation in reach")
+    print("\n".join(sorted(beyond)[:50]))
+    return {"error": None}
