@@ -334,7 +334,7 @@ def serve(config: dict) -> None:
             return
         clean = _kill_the_rest(signal) if sandboxed else True
         folder = _folder(number)
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove_tree(shutil, folder)
         clean = clean and status == 0 and not os.path.lexists(folder) and (not sandboxed or _sandbox_is_empty())
         control_out.write(json.dumps({"clean": clean, "handled": status == 0}).encode() + b"\n")
         control_out.flush()
@@ -343,6 +343,16 @@ def serve(config: dict) -> None:
 
 
 _NO_MORE_REQUESTS = 3   # the handler's exit status when the grader closed the server's stdin
+
+
+def _remove_tree(shutil, folder: str) -> None:
+    """As nngrade.users.remove_tree (this file stands alone): rmtree, and rm(1) for a tree too deep to recurse."""
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+    except RecursionError:
+        import subprocess
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", folder], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=False)
 
 
 def _handle(number: int, control_out) -> int:
@@ -409,9 +419,10 @@ _SERVER = {}   # where this server lays out its jobs ("workspace") and the sandb
 def _job_folder(request: dict, number: int, base64) -> str:
     """A folder for one child, named by the server's own count, in a folder only the server may write to
     (children cannot take or fill the next one's name in advance)."""
-    os.makedirs(_jobs(), mode=0o755, exist_ok=True)
+    os.makedirs(_jobs(), mode=0o711, exist_ok=True)   # enterable, not listable: no child learns the others' names
+    os.chmod(_jobs(), 0o711)
     folder = _folder(number)
-    os.mkdir(folder, 0o755)
+    os.mkdir(folder, 0o700)   # the server's alone until the files are in: no other child may look in meanwhile
     for name, content in request.pop("files").items():
         target = os.path.join(folder, os.path.basename(name))
         with open(target, "wb") as handle:
@@ -480,9 +491,22 @@ def _sandbox_is_empty() -> bool:
             all(ours(os.path.join(path, name)) for name in os.listdir(path))
     try:
         return all(not [n for n in os.listdir(d) if not ours(os.path.join(d, n))]
-                   for d in _SERVER["scratch"] if os.path.isdir(d)) and not os.listdir(jobs)
+                   for d in _SERVER["scratch"] if os.path.isdir(d)) and not os.listdir(jobs) and _no_ipc_left()
     except OSError:
         return False
+
+
+def _no_ipc_left() -> bool:
+    """No System V segment, queue or semaphore set in the sandbox's IPC namespace: they outlive their
+    processes, and the next child would find them (and their memory would stay held)."""
+    for kind in ("shm", "msg", "sem"):
+        try:
+            with open(f"/proc/sysvipc/{kind}", encoding="ascii") as handle:
+                if len(handle.read().strip().splitlines()) > 1:   # a header line, then one line per object
+                    return False
+        except OSError:
+            pass
+    return True
 
 
 def _collect(pid: int, result_r: int, output_r: int, caps: dict, selectors) -> tuple[bytes, bytes, int, bool]:

@@ -95,10 +95,17 @@ class Exercise:
         return next(f for f in self.functions if f.name == name)
 
     def inputs(self, seed: int, data: object = None, visible_only: bool = False) -> dict[tuple[str, str], dict]:
-        """The keyword arguments of every (function, case) for one grading run, built once."""
+        """The keyword arguments of every (function, case) for one grading run, built once.
+
+        Every visible case comes before any hidden one, and the child makes the calls in this order:
+        a call whose message the student sees can never have met a hidden input (a function that
+        remembered them would tell them in its exception).
+        """
         lesson_data = self.prepare_lesson(data) if self.prepare_lesson else None
+        visible = [(f, case) for f in self.functions for case in f.cases if not case.startswith("hidden")]
+        hidden = [] if visible_only else [(f, case) for f in self.functions for case in f.cases if case.startswith("hidden")]
         return {(f.name, case): _in_order(f, self.build_inputs(f.name, case, case_rng(seed, self.id, case), lesson_data))
-                for f in self.functions for case in f.cases if not (visible_only and case.startswith("hidden"))}
+                for f, case in visible + hidden}
 
 
 def _in_order(function: Function, kwargs: dict) -> dict:

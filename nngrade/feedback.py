@@ -232,7 +232,9 @@ class Graded:
             return Outcome(ERROR, f"function {function}() is not defined in the file")
         if call.error is not None:
             # The same message for every quantity the exception prevented (half-finished or never assigned).
-            message = f"{function}() raised " + _error_text(call.error)
+            # On a hidden case the exception's own text is left out: the student's code writes it, and could
+            # write the hidden inputs into it. Its type and line still say what went wrong.
+            message = f"{function}() raised " + _error_text(call.error, with_message=check.visibility == "visible")
             mistake = _diagnose_exception(call.error, quantity)
             if mistake:
                 return Outcome(ERROR, f"{_advice(mistake)} {message}", misconception=mistake)
@@ -324,7 +326,8 @@ def _advice(mistake: str) -> str:
     return f"Likely mistake: {found.title}. Hint: {found.hint}."
 
 
-def _error_text(error: dict) -> str:
+def _error_text(error: dict, with_message: bool = True) -> str:
     line = f" at line {error['line']}" if error.get("line") else ""
     source = f" ({error['source']})" if error.get("source") else ""
-    return f"{error['type']}{line}: {error['message']}{source}"
+    said = f": {error['message']}" if with_message else " (its message is not shown on a hidden case)"
+    return f"{error['type']}{line}{said}{source}"

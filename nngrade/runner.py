@@ -173,7 +173,7 @@ def run_file(path: Path, calls: list[Call], limits: Limits = Limits()) -> RunRes
     if isinstance(submitted, RunResult):
         result = submitted
     else:
-        with tempfile.TemporaryDirectory(prefix="nngrade-") as workdir:
+        with _workdir() as workdir:
             target = Path(workdir) / submitted.name
             target.write_bytes(submitted.source)
             os.chmod(target, 0o644)   # readable by the unprivileged user of the sandbox
@@ -186,6 +186,17 @@ def run_file(path: Path, calls: list[Call], limits: Limits = Limits()) -> RunRes
         result.notices = submitted.notices
     result.seconds = time.perf_counter() - started
     return result
+
+
+@contextmanager
+def _workdir() -> Iterator[str]:
+    """The child's own temporary folder; removed however deep the student's code made it (nngrade.users)."""
+    workdir = tempfile.mkdtemp(prefix="nngrade-")
+    try:
+        yield workdir
+    finally:
+        from .users import remove_tree
+        remove_tree(workdir)
 
 
 def _run_level(request: dict, target: Path, limits: Limits, call_ids: set[int], level: str) -> RunResult:

@@ -30,9 +30,6 @@ GRADER_DIR = "/nngrade"             # where child.py and wire.py appear inside t
 TMP_BYTES = 64 * 2**20              # each of the sandbox's writable folders (memory-backed)
 PROJECT = Path(__file__).resolve().parent.parent
 PROTECTED = (PROJECT / "reference", PROJECT / "graders", PROJECT / "reports")   # never visible to a student
-# What a child running as another user must not reach, the whole project where the interpreter is outside it:
-# the reference, the graders, the reports, the data, a Gradescope config with the class's seed.
-SECRETS = (*PROTECTED, PROJECT / "data", PROJECT / "nngrade-autograder.json")
 # System paths the interpreter may need; where one is a symlink (merged /usr) the symlink is recreated.
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # Debian's shared libraries (BLAS for its numpy) are reached through /etc/alternatives symlinks.
@@ -114,13 +111,19 @@ def record_failure(reason: str) -> None:
 def wall_off(*extra: Path) -> list[str]:
     """As root, take other users' access away from the project (and `extra` folders): children run as other users.
 
-    The project's root folder where the interpreter lives outside it, so that nothing under it can be
-    read or written by a child; else (a virtual environment inside the project) its secret parts.
+    The whole project: nothing under it (reference, graders, data, reports, its git history) can be
+    read or written by a child. Where the interpreter lives inside it (a virtual environment in the
+    checkout), everything but the way to it: the folders on that way can only be passed through.
     """
     from . import users
-    python = [Path(os.path.realpath(p)) for p in (sys.prefix, sys.base_prefix, sys.executable)]
-    inside = any(p.is_relative_to(PROJECT) for p in python)
-    return users.protect([*(SECRETS if inside else (PROJECT,)), *extra])
+    python = {Path(os.path.realpath(p)) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    inside = [p for p in python if p.is_relative_to(PROJECT) and p != PROJECT]
+    if not inside:
+        return users.protect([PROJECT, *extra])
+    ways = {folder for p in inside for folder in (p, *p.parents) if folder.is_relative_to(PROJECT)}
+    passable = sorted(ways - set(inside), key=lambda folder: len(folder.parts))
+    closed = [entry for folder in passable for entry in folder.iterdir() if entry not in ways]
+    return users.protect([*closed, *extra], passable=passable)
 
 
 def weakest(levels: Iterable[str]) -> str:

@@ -28,7 +28,7 @@ from typing import Iterator
 
 # Ranges of user ids no account uses, first the one that fits the user namespace this grader runs in.
 CANDIDATE_RANGES = (range(2_000_000, 2_065_536), range(200_000, 265_536), range(40_000, 60_000))
-SHARED_TEMP = ("/tmp", "/var/tmp", "/dev/shm")   # where any user may leave files behind
+SHARED_TEMP = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock")   # where any user may leave files behind
 LOCKS = "/run/nngrade-uids"                      # root's own tmpfs; else a checked folder under the temp dir
 _CAP_SETGID, _CAP_SETUID = 6, 7
 SWEEP_SECONDS = 5.0
@@ -116,7 +116,8 @@ def _lock_folder() -> str:
 
 
 def processes_of(uid: int) -> list[int]:
-    """Live (not zombie) processes whose user is `uid`."""
+    """Live processes whose user is `uid`: one with any thread not dead (a zombie leader whose other
+    threads run on is alive), not a zombie waiting for its reaper."""
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -124,13 +125,20 @@ def processes_of(uid: int) -> list[int]:
         try:
             if os.stat(f"/proc/{name}").st_uid != uid:
                 continue
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                state = handle.read().rsplit(b")", 1)[1].split()[0]
-        except (OSError, IndexError):
+            threads = os.listdir(f"/proc/{name}/task")
+        except OSError:
             continue     # gone meanwhile
-        if state not in (b"Z", b"X"):
+        if any(_thread_alive(name, thread) for thread in threads):
             found.append(int(name))
     return found
+
+
+def _thread_alive(pid: str, thread: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/task/{thread}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
 
 
 def sweep(uid: int) -> bool:
@@ -156,6 +164,7 @@ def sweep(uid: int) -> bool:
         time.sleep(0.002)
     for folder in SHARED_TEMP:
         _remove_owned(folder, uid)
+    _remove_ipc(uid)
     return True
 
 
@@ -169,24 +178,72 @@ def _remove_owned(folder: str, uid: int) -> None:
             if entry.stat(follow_symlinks=False).st_uid != uid:
                 continue
             if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)   # never follows links
+                remove_tree(entry.path)
             else:
                 os.unlink(entry.path)
         except OSError:
             pass
 
 
-def protect(paths) -> list[str]:
-    """Take other users' read, write and search rights from each path (not following links); the changed paths.
+def remove_tree(path: str) -> None:
+    """Remove a folder a student's code may have filled, never following links, however deep it is.
+
+    shutil.rmtree recurses, and a tree thousands of folders deep ends it with RecursionError;
+    rm(1) walks iteratively. Errors are left: what remains is seen by whoever checks it is gone.
+    """
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    except RecursionError:
+        import subprocess
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", path], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=False)
+
+
+# System V IPC objects outlive their processes: a segment, a queue or a semaphore set of the child's user.
+_IPC = (("shm", "shmid", "shmctl"), ("msg", "msqid", "msgctl"), ("sem", "semid", "semctl"))
+_IPC_RMID = 0
+
+
+def _remove_ipc(uid: int) -> None:
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return
+    for kind, id_column, control in _IPC:
+        try:
+            with open(f"/proc/sysvipc/{kind}", encoding="ascii") as handle:
+                header, *rows = [line.split() for line in handle]
+            ids = [int(row[header.index(id_column)]) for row in rows
+                   if int(row[header.index("uid")]) == uid or int(row[header.index("cuid")]) == uid]
+        except (OSError, ValueError, IndexError):
+            continue
+        for ipc_id in ids:
+            if control == "semctl":
+                libc.semctl(ipc_id, 0, _IPC_RMID, 0)
+            else:
+                getattr(libc, control)(ipc_id, _IPC_RMID, None)
+
+
+def protect(paths, passable=()) -> list[str]:
+    """Take other users' read, write and search rights from each path (the folder a link names); the changed paths.
 
     Only as root, where children run as other users: a child then cannot read the reference,
     the graders, the seed in a config file or another student's work, nor write where the
-    grader will read. The group's rights stay: a child is in no group but its own.
+    grader will read. The group's rights stay: a child is in no group but its own. The folders
+    in `passable` keep only other users' right to pass through (a way to Python inside them).
     """
     if available() is not None:
         return []
     changed = []
+    for path in passable:
+        path = os.path.realpath(path)
+        mode = stat.S_IMODE(os.lstat(path).st_mode)
+        if mode & 0o007 != 0o001:
+            os.chmod(path, mode & ~0o007 | 0o001)
+            changed.append(str(path))
     for path in paths:
+        path = os.path.realpath(path)   # named through a link, it is the folder behind it that must be walled off
         try:
             info = os.lstat(path)
         except OSError as exc:
@@ -198,23 +255,6 @@ def protect(paths) -> list[str]:
         os.chmod(path, stat.S_IMODE(info.st_mode) & ~0o007)
         changed.append(str(path))
     return changed
-
-
-def unreadable_python() -> str | None:
-    """A folder of the interpreter that other users cannot reach (a Python under /root, mode 0700), if any.
-
-    A child that dropped to a user of its own can then import only what it loaded before.
-    """
-    import sys
-    for root in {sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}:
-        path = Path(os.path.realpath(root))
-        for folder in (*reversed(path.parents), path):
-            try:
-                if not os.stat(folder).st_mode & stat.S_IXOTH:
-                    return str(folder)
-            except OSError:
-                return str(folder)
-    return None
 
 
 def give(path: Path, uid: int) -> None:

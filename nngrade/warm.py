@@ -35,7 +35,7 @@ class ChildServer:
         self.level = sandbox.choose(limits.isolation)
         self.proc: subprocess.Popen | None = None
         self._pending = bytearray()    # what the server sent past the last line read
-        self.workspace: tempfile.TemporaryDirectory | None = None
+        self.workspace: str | None = None   # the process level's folder of jobs (the sandbox has its own)
 
     def run(self, path: Path, calls: list[Call], limits: Limits) -> RunResult:
         """Like runner.run_file, answered by a fork of the warm server."""
@@ -158,9 +158,9 @@ class ChildServer:
 
     def _workspace(self) -> str:
         if self.workspace is None:
-            self.workspace = tempfile.TemporaryDirectory(prefix="nngrade-warm-")
-            os.chmod(self.workspace.name, 0o755)
-        return self.workspace.name
+            self.workspace = tempfile.mkdtemp(prefix="nngrade-warm-")
+            os.chmod(self.workspace, 0o755)
+        return self.workspace
 
     def close(self) -> None:
         """Kill the server and everything it started (its session; at the bubblewrap level, its sandbox)."""
@@ -183,5 +183,6 @@ class ChildServer:
     def __exit__(self, *exc) -> None:
         self.close()
         if self.workspace is not None:
-            self.workspace.cleanup()
+            from .users import remove_tree   # however deep a student's code left its folder
+            remove_tree(self.workspace)
             self.workspace = None

@@ -295,3 +295,14 @@ def test_a_grader_that_does_not_run_is_a_grader_error_not_a_zero(tmp_path, monke
     report = grade_files({"07": reference_source("07")}, tmp_path / "alice")
     assert report.grader_error and "did not run" in report.grader_error
     assert {c.status for c in report.exercises[0].checks} == {"error"}
+
+
+def test_an_exception_on_a_hidden_case_does_not_tell_its_message(tmp_path):
+    """The student's code writes the exception's text, and could write the hidden inputs into it."""
+    source = ("def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_output):\n"
+              "    raise ValueError('seen: ' + repr(x.tolist()) + ' ' + repr(target))\n")
+    checks = grade_files({"07": source}, tmp_path / "s").exercises[0].checks
+    told = "seen: ["   # what the exception's text begins with (the source line shows "'seen: ' + ...")
+    hidden = [c for c in checks if c.visibility == "hidden"]
+    assert hidden and all("ValueError at line 2" in c.message and told not in c.message for c in hidden)
+    assert all(told in c.message for c in checks if c.visibility == "visible" and c.case != "all")   # public inputs

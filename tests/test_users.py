@@ -127,14 +127,14 @@ def test_two_children_at_once_never_share_a_user():
     assert len(set(held)) == 2
 
 
-def test_protect_takes_other_users_access_and_leaves_links_alone(tmp_path):
-    folder, link = tmp_path / "class", tmp_path / "link"
-    folder.mkdir(mode=0o755)
-    os.chmod(folder, 0o755)
-    link.symlink_to("/usr")
-    assert users.protect([folder, link, tmp_path / "missing"]) == [str(folder)]
-    assert os.stat(folder).st_mode & 0o777 == 0o750
-    assert os.stat("/usr").st_mode & 0o005 == 0o005
+def test_protect_takes_other_users_access_from_a_folder_however_it_is_named(tmp_path):
+    folder, other, link = tmp_path / "class", tmp_path / "out", tmp_path / "link"
+    for made in (folder, other):
+        made.mkdir()
+        os.chmod(made, 0o755)
+    link.symlink_to(other)            # --out named through a link: the folder behind it is walled off
+    assert users.protect([folder, link, tmp_path / "missing"]) == [str(folder), str(other)]
+    assert os.stat(folder).st_mode & 0o777 == 0o750 and os.stat(other).st_mode & 0o777 == 0o750
 
 
 def _name(proc: Path) -> str:
