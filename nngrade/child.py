@@ -50,6 +50,7 @@ def _keep_python_reachable() -> None:
     A Python under /root (mode 0700) is out of reach of any other user. A folder opened now
     stays reachable through /proc/self/fd/N, which checks no folder above it: sys.path and the
     loaded packages are pointed there, so the student's imports work as the grader's would.
+    Only where that folder holds Pythons alone (pyenv's, conda's): all of it comes in reach.
     """
     import stat
     opened: dict[str, str] = {}
@@ -68,6 +69,8 @@ def _keep_python_reachable() -> None:
         if blocked is None or blocked >= len(parts):
             return path
         anchor = os.path.join(*parts[:blocked + 1])   # the first folder below the last closed one
+        if anchor not in opened and not _holds_only_pythons(anchor):
+            return path   # ~/.local and the like hold more than Python: the student gets the preloaded modules only
         if anchor not in opened:
             try:
                 opened[anchor] = f"/proc/self/fd/{os.open(anchor, os.O_RDONLY | os.O_DIRECTORY)}"
@@ -81,6 +84,17 @@ def _keep_python_reachable() -> None:
         if isinstance(package_path, list):
             package_path[:] = [reachable(entry) for entry in package_path]
     sys.path_importer_cache.clear()
+
+
+# Folders that hold Python installations and nothing else of their owner's. Whatever lies below the
+# first folder a child may enter is in its reach (".." from an opened folder climbs up to it).
+PYTHON_HOMES = (".pyenv", ".conda", "miniconda3", "anaconda3", "miniforge3", "mambaforge", "micromamba", ".rye")
+
+
+def _holds_only_pythons(folder: str) -> bool:
+    real = os.path.realpath(folder)
+    installs = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    return real in installs or os.path.basename(real) in PYTHON_HOMES
 
 
 def _confine(request: dict) -> None:

@@ -1,13 +1,16 @@
-"""List what the descriptors that keep Python importable open beyond Python itself.
+"""List what the descriptors that keep Python importable open beyond Python installations.
 
 Where Python lives under a folder other users may not enter (/root, 0700), the child opens, before
 it changes user, "the first folder below the last closed one" and reaches Python through
-/proc/self/fd/N. That folder is /root/.pyenv for a pyenv Python (every other version and pyenv
-itself), /root/.local for a uv-managed one (all of ~/.local), not the installation. What it can
-list there outside sys.prefix goes into its report; with nothing beyond, it raises.
+/proc/self/fd/N; ".." from there climbs to that folder, so all of it is in reach. That is /root/.pyenv
+for a pyenv Python (other versions and pyenv itself: Pythons only), and would be all of ~/.local for a
+uv-managed one, which the child must then not open. What it can list outside sys.prefix and outside
+a folder of Pythons goes into its report; with nothing beyond, it raises.
 """
 import os
 import sys
+
+PYTHON_HOMES = (".pyenv", ".conda", "miniconda3", "anaconda3", "miniforge3", "mambaforge", "micromamba", ".rye")
 
 
 def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_output):
@@ -19,6 +22,8 @@ def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_out
             names = os.listdir(f"/proc/self/fd/{fd}")
         except OSError:
             continue
+        if os.path.basename(target) in PYTHON_HOMES:
+            continue   # a folder of Python installations (pyenv's versions, conda's envs): nothing of its owner's
         for name in names:
             if not os.path.join(target, name).startswith(prefix) and not prefix.startswith(os.path.join(target, name)):
                 beyond.append(os.path.join(target, name))
