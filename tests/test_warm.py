@@ -207,7 +207,8 @@ def test_a_workers_warm_server_outlives_its_batches(tmp_path):
 @pytest.mark.skipif(sandbox.unavailable_reason() is not None, reason="needs bubblewrap")
 def test_a_python_under_tmp_does_not_make_every_file_restart_the_sandbox(tmp_path, monkeypatch):
     """A virtual environment under /tmp is mounted inside the sandbox's /tmp: that is not a student's leftover."""
-    monkeypatch.setattr(sandbox, "mounted_in_scratch", lambda: ["/tmp/venv-of-the-grader"])
+    mounted = sandbox.mounted_in_scratch()   # the real ones too, where the tests' own Python is under /tmp
+    monkeypatch.setattr(sandbox, "mounted_in_scratch", lambda: [*mounted, "/tmp/venv-of-the-grader"])
     original = sandbox.bubblewrap_command
 
     def with_python_under_tmp(*args):   # as bwrap lays out a venv under /tmp: a folder in the sandbox's /tmp
