@@ -22,11 +22,17 @@ _clock = time.perf_counter
 
 
 def _load_wire():
-    # Loaded by path under a private name: the grader's package is not on sys.path here.
-    spec = importlib.util.spec_from_file_location("_nngrade_wire", Path(__file__).with_name("wire.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    # Loaded by path under a private name: the grader's package is not on sys.path here. Once per interpreter:
+    # a warm server's forks find it loaded.
+    if "_nngrade_wire" not in _LOADED:
+        spec = importlib.util.spec_from_file_location("_nngrade_wire", Path(__file__).with_name("wire.py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _LOADED["_nngrade_wire"] = module
+    return _LOADED["_nngrade_wire"]
+
+
+_LOADED = {}
 
 
 # Loaded before the child becomes a user of its own: a Python under a folder only root may enter (/root,
@@ -319,17 +325,13 @@ def serve(config: dict) -> None:
     next file gets a fresh server (and sandbox), never a dirty one. The grader enforces the
     wall clock: it kills this whole server when a request takes too long.
     """
-    import shutil
     import signal
-    import random  # noqa: F401 - the point of a warm server: what every child needs, imported once
-    import numpy  # noqa: F401
-    import numpy.random  # noqa: F401 - numpy imports it lazily; each child seeds it (hidden randomness probe)
 
     _SERVER.update(workspace=str(config["workspace"]), scratch=[str(d) for d in config["scratch"]], pid=os.getpid(),
                    mounted=[str(d) for d in config.get("mounted", ())])
     _not_dumpable()
     _load_wire()
-    _preload()
+    _preload()   # the point of a warm server: numpy (numpy.random too: each child seeds it), imported once
     control_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     control_out.write(b'{"ready": true}\n')   # the student's time starts after this server's own start-up
@@ -348,7 +350,7 @@ def serve(config: dict) -> None:
             return
         clean = _kill_the_rest(signal) if sandboxed else True
         folder = _folder(number)
-        _remove_tree(shutil, folder)
+        _remove_tree(folder)
         clean = clean and status == 0 and not os.path.lexists(folder) and (not sandboxed or _sandbox_is_empty())
         control_out.write(json.dumps({"clean": clean, "handled": status == 0}).encode() + b"\n")
         control_out.flush()
@@ -359,8 +361,9 @@ def serve(config: dict) -> None:
 _NO_MORE_REQUESTS = 3   # the handler's exit status when the grader closed the server's stdin
 
 
-def _remove_tree(shutil, folder: str) -> None:
+def _remove_tree(folder: str) -> None:
     """As nngrade.users.remove_tree (this file stands alone): rmtree, and rm(1) for a tree too deep to recurse."""
+    import shutil
     try:
         shutil.rmtree(folder, ignore_errors=True)
     except RecursionError:
@@ -446,7 +449,6 @@ def _job_folder(request: dict, number: int, base64) -> str:
     if uid is not None and not request.get("sandboxed"):
         # The process level as root: the folder is the child's user's alone (other children cannot look in).
         os.chown(folder, uid, uid)
-        os.chmod(folder, 0o700)
     else:
         os.chmod(folder, 0o1777)   # the student's code may write files where it runs, as in a cold child
     return folder

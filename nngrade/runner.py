@@ -49,7 +49,7 @@ class Limits:
         cpu = self.cpu_seconds or int(self.timeout) + 1
         limits = {"RLIMIT_CPU": (cpu, cpu + 1), "RLIMIT_AS": (self.memory_bytes,) * 2,
                   "RLIMIT_FSIZE": (self.file_bytes,) * 2, "RLIMIT_CORE": (0, 0)}
-        if level == sandbox.BUBBLEWRAP or sandbox.uses_own_user(level):
+        if level in (sandbox.BUBBLEWRAP, sandbox.USER):
             # RLIMIT_NPROC counts every process of the user: only in a sandbox (its own user namespace) or as a
             # user id of its own is that user the student's alone.
             limits["RLIMIT_NPROC"] = (self.processes,) * 2

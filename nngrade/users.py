@@ -34,6 +34,7 @@ _CAP_SETGID, _CAP_SETUID = 6, 7
 SWEEP_SECONDS = 5.0
 
 
+@lru_cache(maxsize=1)
 def available() -> str | None:
     """Why children cannot get user ids of their own here, or None when they can."""
     if os.name != "posix" or not hasattr(os, "setuid"):
