@@ -196,7 +196,11 @@ def _snapshot(submission: ingest.Submission, folder: Path):
     for number, source in enumerate(submission.sources):
         target = folder / f"{number}" / source.path.name
         if source.path.is_dir():
-            for relative, path in ingest._walk(source.path):   # the files content_hash reads, in its order
+            try:   # the files content_hash reads, in its order; a folder the grader cannot list is not graded
+                listed = ingest._walk(source.path, strict=True)
+            except OSError as exc:
+                raise NotGraded(f"{exc.filename or source.path} could not be read for grading ({exc.strerror})") from None
+            for relative, path in listed:
                 _copy_regular(path, target / relative)
             target.mkdir(parents=True, exist_ok=True)
         elif source.path.is_file():
@@ -310,8 +314,7 @@ def _exit_cleanly(signum, frame) -> None:
 
 
 def _leave() -> None:
-    if _server is not None:
-        _server.__exit__(None, None, None)
+    close_server()
     os._exit(128 + signal.SIGTERM)
 
 

@@ -62,9 +62,11 @@ class Graded:
             return grader_fault(self.fault)
         if self.problem is not None:
             return Outcome(ERROR, self.problem)
-        try:
+        # The student's values arrive converted (checks.numbers never raises), and numpy's overflows on them are
+        # values, not errors: whatever still raises here is the grader's own fault, a grader error (never a 0).
+        with np.errstate(all="ignore"):
             if check.quantity.name == SIDE_EFFECTS:
-                return _theirs(self._side_effects, check.function)
+                return self._side_effects(check.function)
             call = self.run.calls.get(self.call_ids[(check.function, check.case)])
             if call is not None and check.quantity.name in call.values:
                 # Graded even when the function raised later on: a slip in the last line costs only that line.
@@ -74,9 +76,7 @@ class Graded:
                 outcome = self._judge_value(check, call)
                 if call.error is None or outcome.passed:
                     return outcome
-            return _theirs(self._not_graded, check, call)
-        except _StudentFault as fault:
-            return Outcome(FAILED, f"'{check.quantity.name}' could not be judged: {fault}")
+            return self._not_graded(check, call)
 
     # --- a value came back -----------------------------------------------------------------
 
@@ -118,12 +118,12 @@ class Graded:
         quantity = check.quantity
         expected = self._expected(check.function, check.case, quantity.name)
         value = self._value(call, quantity.name)
-        outcome = _theirs(compare, quantity.name, value, expected, *self._tolerance(quantity, call),
+        outcome = compare(quantity.name, value, expected, *self._tolerance(quantity, call),
                           check.visibility == "visible", self.key)
         if outcome.status != FAILED or as_numbers(value) is None or self._uninformative(check, value):
             return outcome
         upstream = self._wrong_upstream(check, call)
-        followed = _on_theirs(self._given, check, value, None, upstream) if upstream else None
+        followed = self._given(check, value, None, upstream) if upstream else None
         if followed is not None and matches(value, followed.get(quantity.name), *self._tolerance(quantity, call)):
             return Outcome(PASSED, f"right given your own {', '.join(upstream)} (follow-through)", follow_through=True)
         mistake = self._diagnose(check, value, expected, upstream)
@@ -193,7 +193,7 @@ class Graded:
         for given in ({}, upstream) if upstream else ({},):
             for flavour, mistake in self.expectations.flavours.items():
                 if given:   # computed from the student's own values: if that fails, it diagnoses nothing
-                    variant = _on_theirs(self._given, check, value, flavour, given)
+                    variant = self._given(check, value, flavour, given)
                 else:       # the oracle's own variant of the case: a failure there is the grader's
                     variant = self.expectations.variant(check.function, check.case, flavour, given)
                 candidate = None if variant is None else variant.get(quantity.name)
@@ -283,29 +283,6 @@ class Graded:
             notes.append(f"{function}() returned {' and '.join(coarse)} values: judged at that precision "
                          f"({judged} relative instead of {RTOL:g}); the lesson computes in float64")
         return notes
-
-
-class _StudentFault(Exception):
-    """Judging the student's own data raised: that student's check fails with the reason, nobody else's."""
-
-
-def _theirs(judge, *args):
-    """Run a judgement of the student's own data: whatever it raises is the student's fault."""
-    try:
-        with np.errstate(all="ignore"):
-            return judge(*args)
-    except Exception as exc:  # noqa: BLE001 - any exception here comes from what the child sent
-        raise _StudentFault(f"{type(exc).__name__}: {exc}"[:200]) from exc
-
-
-def _on_theirs(compute, *args):
-    """A computation from the student's own values (follow-through, diagnosis): if it raises, it gives nothing,
-    and the check keeps the outcome of its comparison."""
-    try:
-        with np.errstate(all="ignore"):
-            return compute(*args)
-    except Exception:  # noqa: BLE001 - see _theirs
-        return None
 
 
 def _diagnose_exception(error: dict, quantity: str) -> str | None:

@@ -39,8 +39,10 @@ GRADED_SUFFIXES = (".py", notebooks.SUFFIX)     # the files that can be an exerc
 TAKEN_SUFFIXES = (*GRADED_SUFFIXES, ".zip")     # what is looked at in a submission
 
 
-# errno values that say the grader's own disk failed (full, over quota, read-only, broken), not a submission
-SCRATCH_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
+# errno values that say the grader itself failed (its disk full, over quota, read-only or broken; out of file
+# descriptors or memory), not a submission
+SCRATCH_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE,
+                            errno.ENOMEM})
 
 
 class IngestError(Exception):
@@ -399,18 +401,23 @@ def _hashed_files(source: Source) -> list[tuple[str, Path]]:
     return [(source.name, source.path)] if _kind(source.path) == "file" else []
 
 
-def _walk(folder: Path, notices: list[str] | None = None) -> list[tuple[str, Path]]:
+def _walk(folder: Path, notices: list[str] | None = None, strict: bool = False) -> list[tuple[str, Path]]:
     """The entries named .py or .zip under `folder`, relative names sorted; hidden and system folders skipped,
     links never followed. Links, FIFOs and devices among them are listed (to be refused by name in the
     report), never opened. Iterative, and at most `MAX_DEPTH` folders deep: a deeper tree exhausted
-    Python's recursion in the parent and stopped the run for everyone."""
+    Python's recursion in the parent and stopped the run for everyone. A folder that cannot be listed
+    raises with `strict` (what is graded must be all there), else is said in `notices`."""
     found, stack, too_deep = [], [(folder, 0)], False
     while stack:
         current, depth = stack.pop()
         try:
             with os.scandir(current) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:
+            if strict:
+                raise
+            if notices is not None:
+                notices.append(f"{_shown(current)}: could not be read ({exc.strerror or exc}); its files were not graded")
             continue
         below = []
         for entry in entries:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -16,6 +17,7 @@ from typing import Callable, Iterable, Iterator
 
 from .engine import init_worker
 
+CLEANUP_SECONDS = 10.0    # for the workers told to stop to kill what their students started
 TASKS_PER_WORKER = 50      # a worker is replaced after this many jobs, so that nothing accumulates in it
 KILLED = "killed"
 
@@ -69,9 +71,7 @@ def run(function: Callable, jobs: Iterable, workers: int) -> Iterator[tuple[obje
 
 
 def stop(executor: ProcessPoolExecutor) -> None:
-    executor.shutdown(wait=False, cancel_futures=True)
-    for child in multiprocessing.active_children():
-        child.terminate()    # workers leave cleanly on SIGTERM, killing the student code they run
+    _end(executor)
 
 
 def _executor(workers: int) -> ProcessPoolExecutor:
@@ -81,12 +81,23 @@ def _executor(workers: int) -> ProcessPoolExecutor:
 
 
 def _restart(broken: ProcessPoolExecutor, workers: int) -> ProcessPoolExecutor:
-    """A new pool for a broken one, whose workers are killed and reaped now: one left to itself could keep its
+    """A new pool for a broken one, whose workers are ended and reaped now: one left to itself could keep its
     management thread, and so this process, alive after the run has ended."""
-    processes = list((getattr(broken, "_processes", None) or {}).values())
-    broken.shutdown(wait=False, cancel_futures=True)
+    _end(broken)
+    return _executor(workers)
+
+
+def _end(executor: ProcessPoolExecutor) -> None:
+    """Stop a pool's workers: SIGTERM first, on which a worker unwinds its job (killing and sweeping the student's
+    processes, nngrade.engine), a grace period for that, and only then SIGKILL."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + CLEANUP_SECONDS
+    for process in processes:
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
             process.kill()
-        process.join(timeout=5)
-    return _executor(workers)
+            process.join(timeout=5)

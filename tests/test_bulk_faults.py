@@ -582,3 +582,21 @@ def test_a_grader_error_leaves_that_student_ungraded_and_the_classmate_graded(tm
     assert bulk.main([str(folder), "--out", str(out), "--quiet", "--isolation", LEVEL, "--workers", "1"]) == 0
     assert "graded 1 submission " in capsys.readouterr().out
     assert manifest(out)["bob"]["complete"] is True
+
+
+def test_a_folder_the_grader_cannot_list_leaves_the_student_ungraded_not_zero(tmp_path, monkeypatch):
+    """A listing error (permissions, I/O) is the grader's to fix: grading what is left would give a 0."""
+    write_all(tmp_path / "class" / "alice", {"07": reference_source("07")})
+    (tmp_path / "class" / "alice" / "07_backpropagation.py").rename(tmp_path / "class" / "alice" / "sub.py")
+    (tmp_path / "class" / "alice" / "sub").mkdir()
+    (tmp_path / "class" / "alice" / "sub.py").rename(tmp_path / "class" / "alice" / "sub" / "07_backpropagation.py")
+    submission = ingest.discover(tmp_path / "class")[0]
+    listing = ingest.os.scandir
+
+    def unlistable(path):
+        if str(path).endswith("sub"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return listing(path)
+    monkeypatch.setattr(ingest.os, "scandir", unlistable)
+    (outcome,) = engine.grade_batch([engine.Job(submission, ("07",), 3, None, 5.0)])
+    assert outcome.failure and "could not be read for grading" in outcome.failure

@@ -306,3 +306,20 @@ def test_an_exception_on_a_hidden_case_does_not_tell_its_message(tmp_path):
     hidden = [c for c in checks if c.visibility == "hidden"]
     assert hidden and all("ValueError at line 2" in c.message and told not in c.message for c in hidden)
     assert all(told in c.message for c in checks if c.visibility == "visible" and c.case != "all")   # public inputs
+
+
+def test_a_grader_bug_in_follow_through_is_a_grader_error_not_a_lower_score(tmp_path, monkeypatch):
+    """Follow-through calls the grader's formulas on the student's upstream values: a bug there is ours."""
+    from nngrade.oracle import Expectations
+
+    def broken(self, function, case, mistake, given):
+        if given:
+            raise KeyError("a bug of the grader's in follow-through")
+        return original(self, function, case, mistake, given)
+    original = Expectations.variant
+    monkeypatch.setattr(Expectations, "variant", broken)
+    flipped = edited_reference("07", "error = target - output  # SOLUTION", "error = output - target")
+    bob = grade_files({"07": flipped}, tmp_path / "bob")
+    alice = grade_files({"07": reference_source("07")}, tmp_path / "alice")
+    assert alice.grader_error is None and alice.score == alice.max_score == 20
+    assert bob.grader_error and "KeyError" in bob.grader_error
