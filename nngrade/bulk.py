@@ -264,7 +264,8 @@ def _previous_folder(previous: dict, out: Path) -> str:
     """The class folder OUT was graded from: batch.json says; without it, the folder every report's
     submission lies in (a report names its submission by its path in the class folder)."""
     if isinstance(previous.get("folder"), str) and previous["folder"]:
-        return str(Path(previous["folder"]).resolve())
+        # Written resolved; a relative one (an older batch.json) names a folder from a working folder unknown now.
+        return previous["folder"] if os.path.isabs(previous["folder"]) else ""
     if ledger.read_batch(out) is not None:
         return ""
     parents = set()

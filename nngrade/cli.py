@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .exercises import EXERCISES, Exercise
+from .notebooks import SUBMISSION_SUFFIXES
 from .runner import Limits
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,7 +41,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return _paths_as_submission(parser.parse_args(argv))
 
 
-SUBMISSION_SUFFIXES = (".py", ".ipynb")
 
 
 def _paths_as_submission(args: argparse.Namespace) -> argparse.Namespace:
@@ -220,7 +220,7 @@ def check_report_path(path: Path, tasks, submission: str) -> None:
     target = path.resolve()
     graded = {t.path.resolve() for t in tasks if t.path is not None}
     root = Path(submission).resolve()
-    if target in graded or (root.is_dir() and root in target.parents and target.suffix == ".py") or target == root:
+    if target in graded or (root.is_dir() and root in target.parents and target.suffix.lower() in SUBMISSION_SUFFIXES) or target == root:
         raise UsageError(f"--json {path}: is a file of the submission; the report would replace it: choose another path")
     if not target.is_file():
         return

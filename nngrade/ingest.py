@@ -35,7 +35,7 @@ SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
 _WINDOWS_DEVICE = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\.|$)", re.IGNORECASE)
 MAX_DEPTH = 32   # folders below a submission's own that are searched for its files
 IGNORED_NAMES = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
-GRADED_SUFFIXES = (".py", notebooks.SUFFIX)     # the files that can be an exercise
+GRADED_SUFFIXES = notebooks.SUBMISSION_SUFFIXES
 TAKEN_SUFFIXES = (*GRADED_SUFFIXES, ".zip")     # what is looked at in a submission
 
 

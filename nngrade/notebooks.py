@@ -17,6 +17,7 @@ import re
 import warnings
 
 SUFFIX = ".ipynb"
+SUBMISSION_SUFFIXES = (".py", SUFFIX)   # the files that can be an exercise
 MAX_BYTES = 20_000_000          # of a notebook file: outputs (plots) make notebooks far larger than their code
 SHOWN_LEFT_OUT = 5              # lines named in the notice; the rest are counted
 PYTHON_BODY_MAGICS = ("time", "timeit", "capture", "prun")   # cell magics whose body is plain Python
