@@ -343,14 +343,14 @@ def resolve_data(path: Path | None, ids: list[str]) -> tuple[str | None, dict, t
     graded with, not on how it was chosen: a first run and a re-run give the same reports."""
     if not any(EXERCISES[i].needs_data for i in ids):
         return None, {}, ()
-    from .data import SAMPLE_PATH, DataError, _shown, load_admissions, resolve_path
+    from .data import DataError, _shown, dataset, load, resolve_path, sample_path
     resolved, _ = resolve_path(path)
     try:
-        data = load_admissions(resolved)
+        data = load(resolved)
     except DataError as exc:
         raise UsageError(str(exc)) from None
-    sample = data.path.resolve() == SAMPLE_PATH.resolve()
-    notices = (f"graded with the synthetic sample {_shown(SAMPLE_PATH)}, not the real admissions data "
+    sample = data.path.resolve() == sample_path().resolve()
+    notices = (f"graded with the synthetic sample {_shown(sample_path())}, not the real {dataset().name} data "
                "(python -m nngrade.data download fetches it)",) if sample else ()
     return str(data.path), {"path": str(data.path), "source": data.source, "sha256": data.sha256}, notices
 

@@ -23,7 +23,7 @@ class Outcome:
     status: str
     message: str = ""
     follow_through: bool = False        # passed against the reference applied to the student's own upstream values
-    misconception: str | None = None    # id in nngrade.variants.MISCONCEPTIONS
+    misconception: str | None = None    # the id of a mistake the exercise declares
     internal: bool = False              # the grader's own code failed: not a grade (grade.py exits 2, bulk retries)
 
     @property

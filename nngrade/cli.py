@@ -196,10 +196,10 @@ def find_tasks(ids: list[str], explicit_ids: bool, submission: Path | None):
 def _load_data(path: Path | None, tasks) -> tuple[object, tuple[str, ...]]:
     if not any(t.exercise.needs_data for t in tasks):
         return None, ()
-    from .data import DataError, load_admissions, resolve_path
+    from .data import DataError, load, resolve_path
     resolved, notice = resolve_path(path)
     try:
-        return load_admissions(resolved), ((notice,) if notice else ())
+        return load(resolved), ((notice,) if notice else ())
     except DataError as exc:
         raise UsageError(str(exc)) from None
 

@@ -1,4 +1,8 @@
-"""The admissions data (binary.csv): load, validate, prepare as the lesson does, synthesize a sample, download."""
+"""The data files exercises read: load and validate against the declared columns, synthesize a sample, download.
+
+What a data set is (its file, checksum, addresses, columns, sample) is declared beside the graders
+(nngrade.spec.Dataset); nothing here knows a lesson's columns.
+"""
 
 from __future__ import annotations
 
@@ -15,20 +19,12 @@ from typing import Sequence
 
 import numpy as np
 
+from .spec import Column, Dataset
+
 # No pandas here: it adds ~0.4 s to every grader run, and students run the grader after every edit.
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_PATH = REPO / "data" / "binary.csv"
-SAMPLE_PATH = REPO / "data" / "admissions_sample.csv"
-REAL_SHA256 = "2f5dcda0e455631215709575cc2eede4e5fb4e94cda9c37dab54e26d79dcf8c2"
-# The address the lesson printed, then where UCLA moved it.
-SOURCE_URLS = (
-    "https://stats.idre.ucla.edu/stat/data/binary.csv",
-    "https://stats.oarc.ucla.edu/stat/data/binary.csv",
-)
-FEATURES = ("gre", "gpa", "rank_1", "rank_2", "rank_3", "rank_4")
-COLUMNS = ("admit", "gre", "gpa", "rank")
-MIN_ROWS = 10
+DATA_DIR = REPO / "data"
 
 
 class DataError(Exception):
@@ -36,29 +32,42 @@ class DataError(Exception):
 
 
 @dataclass(frozen=True, eq=False)
-class Admissions:
-    """The raw table, one numpy array per column (read-only: loads are cached and shared)."""
+class Table:
+    """The raw table, one numpy array per declared column (read-only: loads are cached and shared);
+    `table.name` is the column `name`."""
 
     path: Path
-    source: str  # "real", "sample" or "custom"
+    source: str  # "real" (the declared file, by its sha256), "sample" or "custom"
     sha256: str
-    admit: np.ndarray  # int64, 0 or 1
-    gre: np.ndarray  # float64
-    gpa: np.ndarray  # float64
-    rank: np.ndarray  # int64, 1..4
+    columns: dict
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        columns = self.__dict__.get("columns", {})
+        if name in columns:
+            return columns[name]
+        raise AttributeError(name)
 
     def __len__(self) -> int:
-        return len(self.admit)
+        return len(next(iter(self.columns.values()))) if self.columns else 0
 
 
-@dataclass(frozen=True, eq=False)
-class Split:
-    """Standardised features (columns FEATURES) and targets, train rows in sampled order, test rows in file order."""
+def dataset(declared: Dataset | None = None) -> Dataset:
+    """The data set in question: the one given, else the one the exercises declare."""
+    if declared is not None:
+        return declared
+    from .exercises import EXERCISES
+    found = list(dict.fromkeys(ex.data for ex in EXERCISES.values() if ex.data is not None))
+    if not found:
+        raise DataError("no exercise declares a data file")
+    return found[0]
 
-    features: np.ndarray
-    targets: np.ndarray
-    features_test: np.ndarray
-    targets_test: np.ndarray
+
+def default_path(declared: Dataset | None = None) -> Path:
+    return DATA_DIR / dataset(declared).file
+
+
+def sample_path(declared: Dataset | None = None) -> Path:
+    return DATA_DIR / dataset(declared).sample
 
 
 def _shown(path: Path) -> str:
@@ -69,20 +78,22 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def resolve_path(path: Path | str | None) -> tuple[Path, str | None]:
+def resolve_path(path: Path | str | None, declared: Dataset | None = None) -> tuple[Path, str | None]:
     """The file to use and a notice when falling back to the shipped synthetic sample."""
     if path is not None:
         return Path(path), None
-    if DEFAULT_PATH.exists():
-        return DEFAULT_PATH, None
-    return SAMPLE_PATH, (
-        f"{_shown(DEFAULT_PATH)} not found: using the synthetic sample {_shown(SAMPLE_PATH)}"
+    if default_path(declared).exists():
+        return default_path(declared), None
+    return sample_path(declared), (
+        f"{_shown(default_path(declared))} not found: using the synthetic sample {_shown(sample_path(declared))}"
         " (python -m nngrade.data download fetches the real file)"
     )
 
 
-def load_admissions(path: Path | str) -> Admissions:
-    """Read and validate an admissions CSV; repeated loads of an unchanged file return the cached table."""
+def load(path: Path | str, declared: Dataset | None = None) -> Table:
+    """Read and validate a data file against its declared columns; repeated loads of an unchanged file return
+    the cached table."""
+    declared = dataset(declared)
     path = Path(path)
     try:
         stat = path.stat()
@@ -91,11 +102,11 @@ def load_admissions(path: Path | str) -> Admissions:
     except OSError as err:
         raise DataError(f"{path}: cannot read ({err.strerror})") from None
     # mtime and size in the key so that an edited or re-downloaded file is read again.
-    return _load(path, path.resolve(), stat.st_mtime_ns, stat.st_size)
+    return _load(declared, path, path.resolve(), stat.st_mtime_ns, stat.st_size)
 
 
 @functools.lru_cache(maxsize=8)
-def _load(path: Path, resolved: Path, mtime_ns: int, size: int) -> Admissions:
+def _load(declared: Dataset, path: Path, resolved: Path, mtime_ns: int, size: int) -> Table:
     try:
         raw = path.read_bytes()
     except OSError as err:
@@ -105,34 +116,45 @@ def _load(path: Path, resolved: Path, mtime_ns: int, size: int) -> Admissions:
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})") from None
     try:
-        columns = _parse(text, path)
+        columns = _parse(text, path, declared)
     except csv.Error as err:  # e.g. a field over the csv module's size limit
         raise DataError(f"{path}: not a readable CSV file ({err})") from None
     digest = hashlib.sha256(raw).hexdigest()
-    source = "real" if digest == REAL_SHA256 else "sample" if resolved == SAMPLE_PATH.resolve() else "custom"
-    arrays = {name: np.array(values, dtype=np.int64 if name in ("admit", "rank") else np.float64)
+    source = ("real" if digest == declared.sha256 else "sample" if resolved == sample_path(declared).resolve()
+              else "custom")
+    kinds = {column.name: column.kind for column in declared.columns}
+    arrays = {name: np.array(values, dtype=np.int64 if kinds[name] is int else np.float64)
               for name, values in columns.items()}
     for array in arrays.values():
         array.flags.writeable = False
-    return Admissions(path=resolved, source=source, sha256=digest, **arrays)
+    return Table(path=resolved, source=source, sha256=digest, columns=arrays)
 
 
-def _parse(text: str, path: Path) -> dict[str, list[float]]:
+def _allowed(column: Column) -> str:
+    values = sorted(column.allowed)
+    if column.kind is int and len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"an integer from {values[0]} to {values[-1]}"
+    return " or ".join(f"{v:g}" for v in values)
+
+
+def _parse(text: str, path: Path, declared: Dataset) -> dict[str, list[float]]:
+    names = tuple(column.name for column in declared.columns)
+    allowed = {column.name: column for column in declared.columns if column.allowed is not None}
     reader = csv.reader(io.StringIO(text, newline=""))
     rows = ((reader.line_num, row) for row in reader if any(field.strip() for field in row))
     header_line, header = next(rows, (0, None))
     if header is None:
         raise DataError(f"{path}: the file is empty")
     header = [name.strip() for name in header]
-    missing = [name for name in COLUMNS if name not in header]
+    missing = [name for name in names if name not in header]
     if missing:
         raise DataError(f"{path} line {header_line}: header lacks column {', '.join(missing)}"
                         f" (found: {', '.join(header)})")
-    repeated = sorted({name for name in COLUMNS if header.count(name) > 1})
+    repeated = sorted({name for name in names if header.count(name) > 1})
     if repeated:
         raise DataError(f"{path} line {header_line}: header repeats column {', '.join(repeated)}")
-    where = {name: header.index(name) for name in COLUMNS}
-    columns: dict[str, list[float]] = {name: [] for name in COLUMNS}
+    where = {name: header.index(name) for name in names}
+    columns: dict[str, list[float]] = {name: [] for name in names}
     for line, row in rows:
         if len(row) != len(header):
             raise DataError(f"{path} line {line}: {len(row)} fields, the header has {len(header)}")
@@ -144,77 +166,46 @@ def _parse(text: str, path: Path) -> dict[str, list[float]]:
                 raise DataError(f"{path} line {line}: {name} {field!r} is not a number") from None
             if not np.isfinite(value):
                 raise DataError(f"{path} line {line}: {name} {field!r} is not a finite number")
-            if name == "admit" and value not in (0.0, 1.0):
-                raise DataError(f"{path} line {line}: admit {field!r} is not 0 or 1")
-            if name == "rank" and value not in (1.0, 2.0, 3.0, 4.0):
-                raise DataError(f"{path} line {line}: rank {field!r} is not an integer from 1 to 4")
+            if name in allowed and value not in allowed[name].allowed:
+                raise DataError(f"{path} line {line}: {name} {field!r} is not {_allowed(allowed[name])}")
             columns[name].append(value)
-    if len(columns["admit"]) < MIN_ROWS:
-        raise DataError(f"{path}: {len(columns['admit'])} data rows, at least {MIN_ROWS} needed")
+    rows = len(columns[names[0]])
+    if rows < declared.min_rows:
+        raise DataError(f"{path}: {rows} data rows, at least {declared.min_rows} needed")
     return columns
 
 
-def prepare(data: Admissions, seed: int) -> Split:
-    """One-hot rank, standardise gre and gpa over all rows (sample std), then the lesson's 90/10 split."""
-    def standardised(column: np.ndarray) -> np.ndarray:
-        return (column - column.mean()) / column.std(ddof=1)
-
-    # Comparing against 1..4, not against the values present, keeps four columns even if a rank is absent.
-    one_hot = (data.rank[:, None] == np.arange(1, 5)).astype(np.float64)
-    features = np.column_stack([standardised(data.gre), standardised(data.gpa), one_hot])
-    targets = data.admit.astype(np.float64)
-    n = len(targets)
-    # The same stream as the lesson's np.random.seed(seed); np.random.choice(...), without
-    # disturbing the caller's global random state.
-    sample = np.random.RandomState(seed).choice(n, size=int(n * 0.9), replace=False)
-    is_test = np.ones(n, dtype=bool)
-    is_test[sample] = False
-    return Split(features[sample], targets[sample], features[is_test], targets[is_test])
-
-
-def generate_sample(seed: int = 0, n: int = 400) -> list[dict[str, int | float]]:
-    """Synthetic admissions rows with the real file's marginals and a logit model of admission."""
-    rng = np.random.default_rng(seed)
-    # The real file's rank counts; largest-remainder rounding keeps their proportions for any n.
-    shares = np.array([61, 151, 121, 67]) * n / 400
-    counts = np.floor(shares).astype(int)
-    counts[np.argsort(counts - shares, kind="stable")[: n - counts.sum()]] += 1
-    rank = rng.permutation(np.repeat(np.arange(1, 5), counts))
-    # Pre-clip parameters solved so that, after clipping and rounding, the expected mean and sd are the real
-    # file's (gre 587.7, 115.5; gpa 3.39, 0.38); the gpa cap at 4.0 then holds ~28 rows, as in the real file.
-    gre = np.round(np.clip(rng.normal(589.5, 119.7, n), 220, 800) / 20) * 20
-    gpa = np.round(np.clip(rng.normal(3.402, 0.407, n), 2.26, 4.0), 2)
-    # Coefficients of the well-known logit fit on the real file (admit ~ gre + gpa + factor(rank)).
-    logit = -3.99 + 0.00226 * gre + 0.804 * gpa + np.array([0.0, -0.675, -1.34, -1.55])[rank - 1]
-    admit = rng.random(n) < 1 / (1 + np.exp(-logit))
-    return [{"admit": int(a), "gre": int(g), "gpa": float(p), "rank": int(r)}
-            for a, g, p, r in zip(admit, gre, gpa, rank)]
-
-
-def write_sample(path: Path | str = SAMPLE_PATH, seed: int = 0, n: int = 400) -> Path:
-    """Write the synthetic sample as the real file is written (header admit,gre,gpa,rank; gpa like 3.61 or 4)."""
-    lines = [",".join(COLUMNS)] + [f"{row['admit']},{row['gre']},{row['gpa']:g},{row['rank']}"
-                                   for row in generate_sample(seed, n)]
-    path = Path(path)
+def write_sample(path: Path | str | None = None, seed: int = 0, n: int = 400, declared: Dataset | None = None) -> Path:
+    """Write the synthetic sample as the real file is written (its columns in the declared order, numbers
+    in their shortest form: 3.61, 4)."""
+    declared = dataset(declared)
+    if declared.synthesize is None:
+        raise DataError(f"the data set {declared.name} declares no way to synthesize a sample")
+    names = [column.name for column in declared.columns]
+    lines = [",".join(names)] + [",".join(f"{row[name]:g}" if isinstance(row[name], float) else str(row[name])
+                                          for name in names) for row in declared.synthesize(seed, n)]
+    path = Path(path) if path is not None else sample_path(declared)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="")
     return path
 
 
-def download(dest: Path | str | None = None, urls: Sequence[str] | None = None, force: bool = False) -> str | None:
+def download(dest: Path | str | None = None, urls: Sequence[str] | None = None, force: bool = False,
+             declared: Dataset | None = None) -> str | None:
     """Fetch the real file, verify its sha256, only then write it; the URL used, None if dest already had it."""
     # Imported here: urllib.request pulls in http.client and ssl, which the grader's hot path never needs.
     import http.client
     import urllib.error
     import urllib.request
 
-    dest = Path(dest) if dest is not None else DEFAULT_PATH
+    declared = dataset(declared)
+    dest = Path(dest) if dest is not None else default_path(declared)
     if dest.exists() and not force:
-        if dest.is_file() and hashlib.sha256(dest.read_bytes()).hexdigest() == REAL_SHA256:
+        if dest.is_file() and hashlib.sha256(dest.read_bytes()).hexdigest() == declared.sha256:
             return None  # nothing to do, so scripts can run the download unconditionally
         raise DataError(f"{dest} already exists and is not the real file (use --force to replace it)")
     failures = []
-    for url in urls or SOURCE_URLS:
+    for url in urls or declared.urls:
         try:
             with urllib.request.urlopen(url, timeout=20) as response:
                 body = response.read(1 << 20)  # the real file is 5 kB; a bigger answer fails the checksum anyway
@@ -228,10 +219,10 @@ def download(dest: Path | str | None = None, urls: Sequence[str] | None = None, 
             failures.append(f"{url}: {str(err) or type(err).__name__}")
             continue
         digest = hashlib.sha256(body).hexdigest()
-        if digest == REAL_SHA256:
+        if digest == declared.sha256:
             _write_atomically(dest, body)
             return url
-        failures.append(f"{url}: sha256 checksum {digest[:12]}... does not match the expected {REAL_SHA256[:12]}...")
+        failures.append(f"{url}: sha256 checksum {digest[:12]}... does not match the expected {declared.sha256[:12]}...")
     raise DataError(f"download failed, nothing written: {'; '.join(failures)}")
 
 
@@ -253,38 +244,35 @@ def _write_atomically(dest: Path, body: bytes) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nngrade.data", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m nngrade.data", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    fetch = commands.add_parser("download", help="fetch the real binary.csv and verify its checksum")
-    fetch.add_argument("--url", help="source URL (default: $NNGRADE_DATA_URL, else the UCLA addresses)")
-    fetch.add_argument("--dest", type=Path, default=None, help=f"where to write it (default: {_shown(DEFAULT_PATH)})")
+    fetch = commands.add_parser("download", help="fetch the real data file and verify its checksum")
+    fetch.add_argument("--url", help="source URL (default: $NNGRADE_DATA_URL, else the addresses the exercises declare)")
+    fetch.add_argument("--dest", type=Path, default=None, help="where to write it (default: data/ and the declared name)")
     fetch.add_argument("--force", action="store_true", help="replace an existing file")
     sample = commands.add_parser("sample", help="regenerate the synthetic sample")
-    sample.add_argument("--dest", type=Path, default=None, help=f"default: {_shown(SAMPLE_PATH)}")
+    sample.add_argument("--dest", type=Path, default=None, help="default: the declared sample in data/")
     sample.add_argument("--seed", type=int, default=0)
     check = commands.add_parser("check", help="load and validate a data file, print its statistics")
-    check.add_argument("path", nargs="?", type=Path, help="default: data/binary.csv, else the sample")
+    check.add_argument("path", nargs="?", type=Path, help="default: the real file in data/, else the sample")
     args = parser.parse_args(argv)
     try:
         if args.command == "download":
-            # An explicit --url wins over the environment, which wins over the built-in addresses.
+            # An explicit --url wins over the environment, which wins over the declared addresses.
             url = args.url or os.environ.get("NNGRADE_DATA_URL")
             source = download(args.dest, [url] if url else None, args.force)
             what = "already holds the real file" if source is None else f"downloaded from {source}"
-            print(f"{args.dest or _shown(DEFAULT_PATH)}: {what} (sha256 verified)")
+            print(f"{args.dest or _shown(default_path())}: {what} (sha256 verified)")
         elif args.command == "sample":
-            print(f"wrote {write_sample(args.dest or SAMPLE_PATH, args.seed)}")
+            print(f"wrote {write_sample(args.dest, args.seed)}")
         else:
             path, notice = resolve_path(args.path)
             if notice:
                 print(notice, file=sys.stderr)
-            data = load_admissions(path)
-            counts = "  ".join(f"{r}: {(data.rank == r).sum()}" for r in range(1, 5))
-            print(f"file    {_shown(path)}\nrows    {len(data)}\nsource  {data.source}\nsha256  {data.sha256}\n"
-                  f"rank    {counts}\n"
-                  f"gre     mean {data.gre.mean():.2f}  sd {data.gre.std(ddof=1):.2f}\n"
-                  f"gpa     mean {data.gpa.mean():.4f}  sd {data.gpa.std(ddof=1):.4f}\n"
-                  f"admit   rate {data.admit.mean():.4f}")
+            table = load(path)
+            described = dataset().describe
+            print(f"file    {_shown(path)}\nrows    {len(table)}\nsource  {table.source}\nsha256  {table.sha256}"
+                  + (f"\n{described(table)}" if described else ""))
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -262,8 +262,8 @@ def _stand_in(path: Path, target: Path, kind: str) -> None:
 
 
 def _data(path: str | None):
-    from .data import load_admissions   # cached per file by nngrade.data
-    return load_admissions(path) if path else None
+    from .data import load   # cached per file by nngrade.data
+    return load(path) if path else None
 
 
 def fallback_report(job: Job, reason: str) -> dict:

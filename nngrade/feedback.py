@@ -1,9 +1,10 @@
 """Judging one check with what a teaching assistant would add: follow-through credit and the likely mistake.
 
-A failed value is looked at twice more. Follow-through: is it right when the lesson's
-formula is applied to the student's own (wrong) upstream values? Then one early slip
-costs that step only. Diagnosis: does it match a variant computed with one known
-mistake (nngrade.variants), where that variant differs from the reference? Neither is
+A failed value is looked at twice more. Follow-through: is it right when the reference is
+applied to the student's own (wrong) upstream values, those of the same call or the results
+of the student's own other functions it calls? Then one early slip costs that step only.
+Diagnosis: does it match a variant of the reference with one known mistake (nngrade.derive),
+where that variant differs from the reference? Neither is
 granted to values that carry no information: zero on the case's scale (all zeros, or
 values near 1e-14 where the real ones are near 0.1), or the same value whatever the inputs,
 so that a chain of placeholders cannot farm credit; and follow-through only where the
@@ -16,6 +17,7 @@ raises, and the plugin reports it as a grader error, never as a grade.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,12 +25,8 @@ import numpy as np
 from .checks import (ERROR, FAILED, LOW_PRECISION, NOT_IMPLEMENTED, PASSED, TIMEOUT, Outcome, aligned, as_numbers,
                      compare, grader_fault, matches, numbers, scale, tolerance)
 from .exercises import RTOL, SIDE_EFFECTS, Check, Exercise
-from .misconceptions import MISCONCEPTIONS
 from .oracle import Expectations
 from .runner import CallResult, RunResult
-
-# Weight steps into the hidden layer: their transposed shape is the np.outer-the-wrong-way mistake.
-INPUT_HIDDEN_STEPS = ("delta_w_i_h", "del_w_input_hidden")
 
 
 @dataclass
@@ -41,6 +39,8 @@ class Graded:
     expectations: Expectations | None
     key: bytes = b""                           # the grader's secret for hidden messages' words (nngrade.checks)
     fault: str | None = None                   # the grader could not prepare this exercise (its own error)
+    # (function, case) -> [(another function, call id)]: the student's functions run on the reference's calls
+    derived: dict = field(default_factory=dict)
     _values: dict = field(default_factory=dict, repr=False)
     _precision: list = field(default_factory=list, repr=False)   # the run's coarsest float dtype, once found
 
@@ -123,13 +123,52 @@ class Graded:
         if outcome.status != FAILED or as_numbers(value) is None or self._uninformative(check, value):
             return outcome
         upstream = self._wrong_upstream(check, call)
-        followed = self._given(check, value, None, upstream) if upstream else None
-        if followed is not None and matches(value, followed.get(quantity.name), *self._tolerance(quantity, call)):
-            return Outcome(PASSED, f"right given your own {', '.join(upstream)} (follow-through)", follow_through=True)
+        others = self._others(check)
+        for given, other, what in self._follow_through_ways(upstream, others):
+            followed = self._given(check, value, None, given, other)
+            if followed is not None and matches(value, followed.get(quantity.name), *self._tolerance(quantity, call)):
+                return Outcome(PASSED, f"right given your own {what} (follow-through)", follow_through=True)
         mistake = self._diagnose(check, value, expected, upstream)
         if mistake is None:
             return outcome
-        return Outcome(FAILED, f"{_advice(mistake)} {outcome.message}", misconception=mistake)
+        return Outcome(FAILED, f"{self._advice(mistake)} {outcome.message}", misconception=mistake)
+
+    @staticmethod
+    def _follow_through_ways(upstream: dict, others: dict | None) -> list[tuple[dict, dict | None, str]]:
+        """What a value may be right given: the student's own earlier quantities of the call, the student's
+        own functions it calls, or both."""
+        ways = []
+        functions = ", ".join(f"{name}()" for name in others or {})
+        if upstream:
+            ways.append((upstream, None, ", ".join(upstream)))
+        if others:
+            ways.append(({}, others, functions))
+        if upstream and others:
+            ways.append((upstream, others, f"{', '.join(upstream)} and {functions}"))
+        return ways
+
+    def _others(self, check: Check) -> dict | None:
+        """The student's results for the reference's calls to the exercise's other functions on this case:
+        name -> (the calls' arguments, the student's results); None where any of them is not numbers."""
+        derived = self.derived.get((check.function, check.case))
+        if not derived:
+            return None
+        traced = self.expectations.traced[(check.function, check.case)]
+        others: dict = {}
+        for (name, kwargs), (_, call_id) in zip(traced, derived):
+            call = self.run.calls.get(call_id)
+            if call is None or call.error is not None:
+                return None
+            result = {}
+            for quantity in self.exercise.function(name).quantities:
+                array = as_numbers(self._value(call, quantity.name))
+                if array is None:
+                    return None
+                result[quantity.name] = array
+            calls, results = others.setdefault(name, ([], []))
+            calls.append(kwargs)
+            results.append(result)
+        return others
 
     def _uninformative(self, check: Check, value) -> bool:
         """Zero on the case's scale (nothing above the tolerance of its largest expected value), or identical
@@ -170,18 +209,22 @@ class Graded:
                 upstream[quantity.name] = shaped
         return upstream
 
-    def _given(self, check: Check, value: np.ndarray, mistake: str | None, upstream: dict) -> dict | None:
-        """The call's quantities with `mistake` (None: right) computed from the student's own upstream values;
-        None where the value judged would come out the same from zeros in their place: then matching says
-        nothing about what the student did with them (weights handed back unchanged beside a negligible step
-        would otherwise "follow" from that step)."""
+    def _given(self, check: Check, value: np.ndarray, mistake: str | None, upstream: dict,
+               others: dict | None = None) -> dict | None:
+        """The call's quantities with `mistake` (None: right) computed from the student's own upstream values
+        (and results of other functions); None where the value judged would come out the same from zeros in
+        their place: then matching says nothing about what the student did with them (weights handed back
+        unchanged beside a negligible step would otherwise "follow" from that step)."""
         quantity = check.quantity
         tolerance_here = self._tolerance(quantity, self.run.calls.get(self.call_ids[(check.function, check.case)]))
-        variant = self.expectations.variant(check.function, check.case, mistake, upstream)
+        variant = self.expectations.variant(check.function, check.case, mistake, upstream, others)
         if variant is None or not matches(value, variant.get(quantity.name), *tolerance_here):
             return variant
         zeros = {name: np.zeros_like(given) for name, given in upstream.items()}
-        without = self.expectations.variant(check.function, check.case, mistake, zeros)
+        zeroed = None if others is None else {
+            name: (calls, [{q: np.zeros_like(v) for q, v in result.items()} for result in results])
+            for name, (calls, results) in others.items()}
+        without = self.expectations.variant(check.function, check.case, mistake, zeros, zeroed)
         if without is None or matches(value, without.get(quantity.name), *tolerance_here):
             return None   # no evidence that the student's values were used (or none to be had)
         return variant
@@ -203,8 +246,21 @@ class Graded:
                     return mistake
         array = as_numbers(value)
         if array.ndim == 2 and array.shape != expected.shape and matches(array.T, expected, *self._tolerance(quantity, call)):
-            return "outer_wrong_way" if quantity.name in INPUT_HIDDEN_STEPS else "transposed_matrix"
+            return self._declared(quantity.name, "", lambda m: m.transposed)
         return None
+
+    def _declared(self, quantity: str, source: str, shows) -> str | None:
+        """The declared mistake with this symptom (`shows`), one narrowed to this quantity (or to a line that
+        assigns one of its quantities) first, else one declared for any quantity."""
+        found = [m for m in self.exercise.mistakes if shows(m)]
+        narrowed = [m for m in found if m.at and (quantity in m.at or any(name in source for name in m.at))]
+        anywhere = [m for m in found if not m.at]
+        chosen = narrowed or anywhere
+        return chosen[0].id if chosen else None
+
+    def _advice(self, mistake: str) -> str:
+        found = self.exercise.mistake(mistake)
+        return f"Likely mistake: {found.title}. Hint: {found.hint}."
 
     def _explains(self, check: Check, call: CallResult, variant: dict) -> bool:
         """A variant is the diagnosis only if it also gives the student's earlier quantities of this call:
@@ -235,9 +291,11 @@ class Graded:
             # On a hidden case the exception's own text is left out: the student's code writes it, and could
             # write the hidden inputs into it. Its type and line still say what went wrong.
             message = f"{function}() raised " + _error_text(call.error, with_message=check.visibility == "visible")
-            mistake = _diagnose_exception(call.error, quantity)
+            text = call.error.get("message", "")
+            mistake = self._declared(quantity, call.error.get("source", ""),
+                                     lambda m: m.raises is not None and re.search(m.raises, text) is not None)
             if mistake:
-                return Outcome(ERROR, f"{_advice(mistake)} {message}", misconception=mistake)
+                return Outcome(ERROR, f"{self._advice(mistake)} {message}", misconception=mistake)
             return Outcome(ERROR, message)
         return Outcome(ERROR, f"{function}() did not return '{quantity}' in its dict")
 
@@ -283,24 +341,6 @@ class Graded:
             notes.append(f"{function}() returned {' and '.join(coarse)} values: judged at that precision "
                          f"({judged} relative instead of {RTOL:g}); the lesson computes in float64")
         return notes
-
-
-def _diagnose_exception(error: dict, quantity: str) -> str | None:
-    """The likely mistake behind an exception, the same for every quantity it prevented: a broadcast that fails
-    where the input-to-hidden step is computed (the quantity, or the student's line that raised) is x without
-    [:, None], whichever later quantity (the updated weights, a trajectory) it stopped."""
-    text = error.get("message", "")
-    if "not aligned" in text or ("matmul" in text and "mismatch" in text):
-        return "dot_order_swapped"
-    at_step = quantity in INPUT_HIDDEN_STEPS or any(name in error.get("source", "") for name in INPUT_HIDDEN_STEPS)
-    if "could not be broadcast" in text and at_step:
-        return "missing_column_vector"
-    return None
-
-
-def _advice(mistake: str) -> str:
-    found = MISCONCEPTIONS[mistake]
-    return f"Likely mistake: {found.title}. Hint: {found.hint}."
 
 
 def _error_text(error: dict, with_message: bool = True) -> str:

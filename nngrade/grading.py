@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import platform
 import sys
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__, progress, sandbox
-from .exercises import Exercise
+from .exercises import Exercise, grader_file
 from .feedback import Graded
 from .oracle import OracleError, load_oracle
 from .plugin import GradingPlugin
@@ -47,6 +48,8 @@ class _Prepared:
     expectations: object
     key: bytes = b""               # keys the words of hidden messages; from the seed, never shown
     fault: str | None = None       # the grader's own failure to prepare them: a grader error, not a grade
+    # (function, case) -> [(another function, the call id of the student's run of it on the reference's arguments)]
+    derived: dict = None
 
 
 _prepared: dict[tuple, _Prepared] = {}
@@ -62,24 +65,52 @@ def _prepare(exercise: Exercise, seed: int, data, oracle) -> _Prepared:
         secret = hashlib.sha256(f"nngrade hidden words {seed}".encode()).digest()
         try:
             inputs = exercise.inputs(seed, data, visible_only=not oracle.grades_hidden)
-            ids = {key: number for number, key in enumerate(inputs)}
-            calls = tuple(Call(ids[k], k[0], kwargs, tuple(q.name for q in exercise.function(k[0]).quantities))
-                          for k, kwargs in inputs.items())
-            _prepared[key] = _Prepared(calls, ids, oracle.expectations(exercise, inputs, data), secret)
+            inputs = {(function, case): _in_order(oracle.parameters(exercise, function), function, kwargs)
+                      for (function, case), kwargs in inputs.items()}
+            expectations = oracle.expectations(exercise, inputs, data)
+            _prepared[key] = _calls(exercise, inputs, expectations, secret)
         except OracleError:
             raise
         except Exception as exc:  # noqa: BLE001 - the reference or the spec failed: ours, said in the report
             # Not kept: the next batch tries again (a transient failure must not fault a worker's every batch).
             return _Prepared((), {}, None, secret, f"{type(exc).__name__} while preparing exercise {exercise.id}'s "
-                                                   f"cases: {exc}")
+                                                   f"cases: {exc}", {})
     return _prepared[key]
+
+
+def _in_order(parameters: tuple[str, ...], function: str, kwargs: dict) -> dict:
+    """A call's arguments in the stub's parameter order: the child passes them by position when a student's
+    names differ from the stub's (`w` for `weights`), so the order is part of the call."""
+    if set(kwargs) != set(parameters):
+        raise ValueError(f"the inputs of {function}() are {sorted(kwargs)}, its parameters {parameters}")
+    return {name: kwargs[name] for name in parameters}
+
+
+def _calls(exercise: Exercise, inputs: dict, expectations, secret: bytes) -> _Prepared:
+    """The child's calls: each case, then the calls the reference makes there to the exercise's other functions
+    (for follow-through across functions); every visible one before any hidden one."""
+    quantities = {f.name: tuple(q.name for q in f.quantities) for f in exercise.functions}
+    calls, ids, derived = [], {}, {}
+
+    def add(function: str, kwargs: dict) -> int:
+        calls.append(Call(len(calls), function, kwargs, quantities[function]))
+        return len(calls) - 1
+    for visible in (True, False):
+        keys = [k for k in inputs if exercise.function(k[0]).is_visible(k[1]) == visible]
+        for key in keys:
+            ids[key] = add(key[0], inputs[key])
+        for key in keys:
+            if key in expectations.traced:
+                derived[key] = [(name, add(name, kwargs)) for name, kwargs in expectations.traced[key]]
+    return _Prepared(tuple(calls), ids, expectations, secret, None, derived)
 
 
 def _grade_one(task: Task, prepared: _Prepared, limits: Limits, run_student=run_file) -> Graded:
     problem = None if task.path else f"no file {task.exercise.stem}.py (or {task.exercise.id}*.py) in the submission"
     run = run_student(task.path, list(prepared.calls), limits) if task.path and prepared.fault is None else None
     progress.file_done()    # bulk's progress line counts files as they are graded, not batches as they return
-    return Graded(task.exercise, run, problem, prepared.call_ids, prepared.expectations, prepared.key, prepared.fault)
+    return Graded(task.exercise, run, problem, prepared.call_ids, prepared.expectations, prepared.key, prepared.fault,
+                  prepared.derived or {})
 
 
 def grade(tasks: list[Task], seed: int, data, submission: str, limits: Limits = Limits(),
@@ -138,24 +169,14 @@ def _run_notices(graded: dict[tuple[int, str], Graded], index: int) -> tuple[str
     return tuple(notice for (i, _), g in graded.items() if i == index and g.run is not None for notice in g.run.notices)
 
 
-def _grader_file(exercise: Exercise) -> Path:
-    return GRADERS / f"test_{exercise.stem}.py"
-
-
 def _load_graders(exercises: list[Exercise]) -> None:
     """Import each grader module as pytest's default import mode names it, before any student code runs.
 
     pytest then takes the module already in sys.modules (it checks that the file is the same), so
     nothing written into graders/ afterwards is ever executed; conftest files are not read at all.
     """
-    import importlib
-    if str(GRADERS) not in sys.path:
-        sys.path.insert(0, str(GRADERS))
     for exercise in exercises:
-        try:
-            importlib.import_module(_grader_file(exercise).stem)
-        except Exception:  # noqa: BLE001 - a broken grader is pytest's to report: a grader error, never a crash
-            pass
+        importlib.import_module(grader_file(exercise).stem)   # loaded already, by nngrade.exercises
 
 
 def _isolation_notices(levels: set[str]) -> tuple[str, ...]:
@@ -175,7 +196,7 @@ def _run_graders(graded: dict[tuple[int, str], Graded], exercises: list[Exercise
     from pytest_jsonreport.plugin import JSONReport
 
     json_plugin = JSONReport()
-    files = [str(_grader_file(exercise)) for exercise in exercises]
+    files = [str(grader_file(exercise)) for exercise in exercises]
     # Only the plugins named here: whatever else is installed (hypothesis, benchmark, ...) would cost
     # start-up time and could change how the graders run. No conftest.py: none belongs to the graders.
     args = ["-q", "-p", "no:cacheprovider", "-p", "pytest_jsonreport.plugin", "--no-header", "--json-report-file=none",

@@ -1,9 +1,10 @@
 """Where expected values come from: the reference solutions, or, in a student release, stored visible values.
 
 With reference/ (an instructor's copy, the Gradescope bundle) every case is graded, hidden
-ones included, and mistakes are diagnosed from nngrade.variants. A student release has
-neither: it ships the expected values of the visible cases only (and of each known
-mistake's variant on them, for the diagnosis), so nothing in it computes a hidden answer.
+ones included, and mistakes and follow-through are derived from the reference (nngrade.derive).
+A student release has no reference: it ships the expected values of the visible cases only
+(and of each known mistake's variant on them, for the diagnosis), so nothing in it computes a
+hidden answer; follow-through, which needs the formulas, is decided when the work is submitted.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, wire
-from .exercises import Exercise
+from .exercises import Exercise, reference_file
 
 STORED_PATH = Path(__file__).resolve().parent / "expected" / "visible.json"
 NO_DATA = "none"   # the key of exercises that do not read the admissions data
@@ -27,38 +28,55 @@ class OracleError(Exception):
 class Expectations:
     """What one exercise's checks are judged against, for one set of inputs."""
 
-    def __init__(self, expected: dict, flavours: dict, variant):
+    def __init__(self, expected: dict, flavours: dict, variant, traced: dict | None = None):
         self.expected = expected      # (function, case) -> quantity -> float64 array
         self.flavours = flavours      # known mistakes that apply: flavour -> misconception id
         self._variant = variant
+        # (function, case) -> the reference's calls to the exercise's other functions there, [(name, kwargs)]:
+        # the child makes them on the student's functions too, for follow-through across functions.
+        self.traced = traced or {}
         self._cache: dict = {}        # shared by every submission judged against these expectations
 
-    def variant(self, function: str, case: str, mistake: str | None, given: dict) -> dict | None:
+    def variant(self, function: str, case: str, mistake: str | None, given: dict,
+                others: dict | None = None) -> dict | None:
         """All quantities of one call computed with `mistake` (None: right) from the student's `given`
-        upstream values; None where that cannot be had."""
-        if given:
-            return self._variant(function, case, mistake, given)
+        upstream values and, in `others`, the student's results for the traced calls to other functions
+        (name -> (their arguments, the results)); None where that cannot be had."""
+        if given or others:
+            return self._variant(function, case, mistake, given, others)
         key = (function, case, mistake)
         if key not in self._cache:
-            self._cache[key] = self._variant(function, case, mistake, given)
+            self._cache[key] = self._variant(function, case, mistake, given, None)
         return self._cache[key]
 
 
 class ReferenceOracle:
-    """The instructor's side: reference/ for expected values, nngrade.variants for mistakes and follow-through."""
+    """The instructor's side: the reference for expected values, its variants for mistakes and follow-through."""
     grades_hidden = True
 
-    def expectations(self, exercise: Exercise, inputs: dict, data) -> Expectations:
-        from . import variants
-        from .reference import expected_values
+    @staticmethod
+    def parameters(exercise: Exercise, function: str) -> tuple[str, ...]:
+        from .derive import source
+        return source(reference_file(exercise)).functions[function].parameters
 
-        def variant(function, case, mistake, given):
+    def expectations(self, exercise: Exercise, inputs: dict, data) -> Expectations:
+        from .derive import model
+        reference = model(reference_file(exercise), exercise.id)
+        graded = tuple(f.name for f in exercise.functions)
+        expected, traced = {}, {}
+        for (function, case), kwargs in inputs.items():
+            returned = reference.call(None, function, kwargs)
+            expected[(function, case)] = {q.name: np.asarray(returned[q.name], dtype=np.float64)
+                                          for q in exercise.function(function).quantities}
+            traced[(function, case)] = reference.trace(function, kwargs, graded)
+
+        def variant(function, case, mistake, given, others):
             try:
                 with np.errstate(all="ignore"):
-                    return variants.compute(exercise.id, function, inputs[(function, case)], mistake, given)
-            except (ValueError, TypeError, IndexError):
-                return None   # the mistake makes this call impossible (a broadcast error): no variant
-        return Expectations(expected_values(exercise, inputs), variants.FLAVOURS[exercise.id], variant)
+                    return reference.call(mistake, function, inputs[(function, case)], given, others)
+            except Exception:  # noqa: BLE001 - the mistake (or the student's values) makes this call impossible
+                return None
+        return Expectations(expected, reference.flavours, variant, {k: v for k, v in traced.items() if v})
 
 
 class StoredOracle:
@@ -67,6 +85,9 @@ class StoredOracle:
 
     def __init__(self, stored: dict):
         self.stored = stored
+
+    def parameters(self, exercise: Exercise, function: str) -> tuple[str, ...]:
+        return tuple(self.stored["parameters"][exercise.id][function])
 
     def expectations(self, exercise: Exercise, inputs: dict, data) -> Expectations:
         key = data.sha256 if exercise.needs_data and data is not None else NO_DATA
@@ -77,8 +98,8 @@ class StoredOracle:
         expected = {(f, c): {q: np.asarray(wire.decode(v), dtype=np.float64) for q, v in entry[f][c]["values"].items()}
                     for f, c in inputs}
 
-        def variant(function, case, mistake, given):
-            if given or mistake is None:
+        def variant(function, case, mistake, given, others):
+            if given or others or mistake is None:
                 return None   # follow-through needs the formulas, which a release does not ship
             stored = entry[function][case]["variants"].get(mistake)
             return None if stored is None else {q: wire.decode(v) for q, v in stored.items()}
@@ -102,8 +123,10 @@ def load_oracle(repo: Path) -> ReferenceOracle | StoredOracle:
 def store_visible(exercises: list[Exercise], data_sets: list) -> dict:
     """The stored values a release ships: every visible case's expected values and its mistakes' variants."""
     reference = ReferenceOracle()
-    stored = {"format": 1, "nngrade": __version__, "exercises": {}, "flavours": {}}
+    stored = {"format": 2, "nngrade": __version__, "exercises": {}, "flavours": {}, "parameters": {}}
     for exercise in exercises:
+        stored["parameters"][exercise.id] = {f.name: list(reference.parameters(exercise, f.name))
+                                             for f in exercise.functions}
         for data in (data_sets if exercise.needs_data else [None]):
             inputs = exercise.inputs(0, data, visible_only=True)   # visible cases do not depend on the seed
             expectations = reference.expectations(exercise, inputs, data)

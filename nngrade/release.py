@@ -33,12 +33,12 @@ def _copy(source: Path, target: Path) -> None:
 
 def build(out: Path, data_paths: list[Path]) -> Path:
     """Write the release into `out` (which must not exist or be empty); returns the stored values' path."""
-    from .data import SAMPLE_PATH, load_admissions
+    from .data import load, sample_path
     from .oracle import STORED_PATH, store_visible
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out} exists and is not an empty folder: choose a new one")
     # The data first: a bad file must fail before anything is written.
-    data_sets = [load_admissions(path) for path in dict.fromkeys([SAMPLE_PATH, *data_paths])]
+    data_sets = [load(path) for path in dict.fromkeys([sample_path(), *data_paths])]
     for item in SHIPPED:
         _copy(REPO / item, out)
     stored = out / STORED_PATH.relative_to(REPO)

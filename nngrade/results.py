@@ -18,7 +18,7 @@ class CheckResult:
     max_score: float
     message: str = ""
     follow_through: bool = False        # passed on the student's own upstream values
-    misconception: str | None = None    # the likely mistake behind a failure (nngrade.variants ids)
+    misconception: str | None = None    # the likely mistake behind a failure (a mistake id the exercise declares)
 
 
 @dataclass(frozen=True)

@@ -37,14 +37,19 @@ def gradient_step(x, y, weights, learnrate):
 
     # TODO: Calculate error of neural network
     error = y - nn_output  # SOLUTION
+    # MISTAKE flipped_error: nn_output - y
 
     # TODO: Calculate the error term
     #       Remember, this requires the output gradient, which we haven't
     #       specifically added a variable for.
     error_term = error * sigmoid_prime(h)  # SOLUTION
+    # MISTAKE missing_sigmoid_derivative: error
+    # MISTAKE derivative_of_activation: error * sigmoid_prime(nn_output)
 
     # TODO: Calculate change in weights
     del_w = learnrate * error_term * x  # SOLUTION
+    # MISTAKE learnrate_missing: error_term * x
+    # MISTAKE learnrate_twice: learnrate * learnrate * error_term * x
 
     return {"h": h, "nn_output": nn_output, "error": error,
             "error_term": error_term, "del_w": del_w}
@@ -55,6 +60,6 @@ if __name__ == "__main__":
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from nngrade.lesson import run_script
+    from nngrade.script import run_script
 
-    run_script("04", sys.modules[__name__])
+    run_script(sys.modules[__name__])

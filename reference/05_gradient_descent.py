@@ -32,6 +32,7 @@ def standardise(values):
     # TODO: Standardise the values: subtract their mean, divide by their standard deviation
     #       (the lesson uses the sample standard deviation, as pandas' .std() does)
     standardised = (values - np.mean(values)) / np.std(values, ddof=1)  # SOLUTION
+    # MISTAKE population_std: (values - np.mean(values)) / np.std(values)
 
     return {"standardised": standardised}
 
@@ -40,6 +41,8 @@ def split_sample(n_rows, seed):
     # TODO: Pick the training rows as the lesson does: seed NumPy's random generator with
     #       `seed`, then choose 90% of the row numbers 0..n_rows-1 without replacement
     sample = np.random.RandomState(seed).choice(n_rows, size=int(n_rows * 0.9), replace=False)  # SOLUTION
+    # MISTAKE wrong_split_seed@42: np.random.RandomState(42).choice(n_rows, size=int(n_rows * 0.9), replace=False)
+    # MISTAKE wrong_split_seed@21: np.random.RandomState(21).choice(n_rows, size=int(n_rows * 0.9), replace=False)
 
     return {"sample": sample}
 
@@ -50,9 +53,12 @@ def record_terms(x, y, weights):
 
     # TODO: Calculate the error
     error = y - output  # SOLUTION
+    # MISTAKE flipped_error: output - y
 
     # TODO: Calculate the error term
     error_term = error * output * (1 - output)  # SOLUTION
+    # MISTAKE missing_sigmoid_derivative: error
+    # MISTAKE derivative_of_activation: error * sigmoid(output) * (1 - sigmoid(output))
 
     return {"output": output, "error": error, "error_term": error_term}
 
@@ -65,9 +71,15 @@ def train_epoch(features, targets, weights, learnrate):
         # TODO: Add the change in weights for this record (terms["error_term"] and x)
         #       to the total change in weights
         del_w = del_w + terms["error_term"] * x  # SOLUTION
+        # MISTAKE learnrate_twice: del_w + learnrate * terms["error_term"] * x
+        # MISTAKE update_inside_loop: del_w = del_w + terms["error_term"] * x; weights = weights + learnrate * del_w / n_records
 
     # TODO: Update weights using the learning rate and the average change in weights
     weights = weights + learnrate * del_w / n_records  # SOLUTION
+    # MISTAKE update_sign: weights - learnrate * del_w / n_records
+    # MISTAKE missing_average: weights + learnrate * del_w
+    # MISTAKE learnrate_missing: weights + del_w / n_records
+    # MISTAKE update_inside_loop: pass
 
     return {"del_w": del_w, "weights": weights}
 
@@ -105,6 +117,6 @@ if __name__ == "__main__":
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from nngrade.lesson import run_script
+    from nngrade.script import run_script
 
-    run_script("05", sys.modules[__name__])
+    run_script(sys.modules[__name__])

@@ -41,6 +41,6 @@ if __name__ == "__main__":
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from nngrade.lesson import run_script
+    from nngrade.script import run_script
 
-    run_script("06", sys.modules[__name__])
+    run_script(sys.modules[__name__])

@@ -35,18 +35,28 @@ def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_out
     ## Backwards pass
     # TODO: Calculate output error
     error = target - output  # SOLUTION
+    # MISTAKE flipped_error: output - target
 
     # TODO: Calculate error term for output layer
     output_error_term = error * output * (1 - output)  # SOLUTION
+    # MISTAKE missing_sigmoid_derivative: error
+    # MISTAKE derivative_of_activation: error * sigmoid(output) * (1 - sigmoid(output))
 
     # TODO: Calculate error term for hidden layer
     hidden_error_term = np.dot(output_error_term, weights_hidden_output) * hidden_layer_output * (1 - hidden_layer_output)  # SOLUTION
+    # MISTAKE missing_hidden_derivative: np.dot(output_error_term, weights_hidden_output)
+    # MISTAKE derivative_of_activation: np.dot(output_error_term, weights_hidden_output) * sigmoid(hidden_layer_output) * (1 - sigmoid(hidden_layer_output))
 
     # TODO: Calculate change in weights for hidden layer to output layer
     delta_w_h_o = learnrate * output_error_term * hidden_layer_output  # SOLUTION
+    # MISTAKE learnrate_missing: output_error_term * hidden_layer_output
+    # MISTAKE learnrate_twice: learnrate * learnrate * output_error_term * hidden_layer_output
 
     # TODO: Calculate change in weights for input layer to hidden layer
     delta_w_i_h = learnrate * hidden_error_term * x[:, None]  # SOLUTION
+    # MISTAKE learnrate_missing: hidden_error_term * x[:, None]
+    # MISTAKE learnrate_twice: learnrate * learnrate * hidden_error_term * x[:, None]
+    # MISTAKE outer_wrong_way: learnrate * np.outer(hidden_error_term, x)
 
     return {"error": error, "output_error_term": output_error_term,
             "hidden_error_term": hidden_error_term,
@@ -58,6 +68,6 @@ if __name__ == "__main__":
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from nngrade.lesson import run_script
+    from nngrade.script import run_script
 
-    run_script("07", sys.modules[__name__])
+    run_script(sys.modules[__name__])

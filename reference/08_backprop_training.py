@@ -38,9 +38,12 @@ def record_terms(x, y, weights_input_hidden, weights_hidden_output):
     ## Backward pass ##
     # TODO: Calculate the network's prediction error
     error = y - output  # SOLUTION
+    # MISTAKE flipped_error: output - y
 
     # TODO: Calculate error term for the output unit
     output_error_term = error * output * (1 - output)  # SOLUTION
+    # MISTAKE missing_sigmoid_derivative: error
+    # MISTAKE derivative_of_activation: error * sigmoid(output) * (1 - sigmoid(output))
 
     ## propagate errors to hidden layer
 
@@ -49,6 +52,8 @@ def record_terms(x, y, weights_input_hidden, weights_hidden_output):
 
     # TODO: Calculate the error term for the hidden layer
     hidden_error_term = hidden_error * hidden_output * (1 - hidden_output)  # SOLUTION
+    # MISTAKE missing_hidden_derivative: hidden_error
+    # MISTAKE derivative_of_activation: hidden_error * sigmoid(hidden_output) * (1 - sigmoid(hidden_output))
 
     return {"hidden_input": hidden_input, "hidden_output": hidden_output,
             "output": output, "error": error, "output_error_term": output_error_term,
@@ -63,11 +68,24 @@ def train_epoch(features, targets, weights_input_hidden, weights_hidden_output, 
         terms = record_terms(x, y, weights_input_hidden, weights_hidden_output)
         # TODO: Update the change in weights with this record's terms
         del_w_hidden_output = del_w_hidden_output + terms["output_error_term"] * terms["hidden_output"]  # SOLUTION
+        # MISTAKE learnrate_twice: del_w_hidden_output + learnrate * terms["output_error_term"] * terms["hidden_output"]
         del_w_input_hidden = del_w_input_hidden + terms["hidden_error_term"] * x[:, None]  # SOLUTION
+        # MISTAKE learnrate_twice: del_w_input_hidden + learnrate * terms["hidden_error_term"] * x[:, None]
+        # MISTAKE update_inside_loop: del_w_input_hidden = del_w_input_hidden + terms["hidden_error_term"] * x[:, None]; weights_input_hidden = weights_input_hidden + learnrate * del_w_input_hidden / n_records; weights_hidden_output = weights_hidden_output + learnrate * del_w_hidden_output / n_records
+        # MISTAKE update_inside_loop@second: del_w_input_hidden = del_w_input_hidden + terms["hidden_error_term"] * x[:, None]; weights_hidden_output = weights_hidden_output + learnrate * del_w_hidden_output / n_records
 
     # TODO: Update weights using the learning rate and the average change in weights
     weights_input_hidden = weights_input_hidden + learnrate * del_w_input_hidden / n_records  # SOLUTION
+    # MISTAKE update_sign: weights_input_hidden - learnrate * del_w_input_hidden / n_records
+    # MISTAKE missing_average: weights_input_hidden + learnrate * del_w_input_hidden
+    # MISTAKE learnrate_missing: weights_input_hidden + del_w_input_hidden / n_records
+    # MISTAKE update_inside_loop: pass
     weights_hidden_output = weights_hidden_output + learnrate * del_w_hidden_output / n_records  # SOLUTION
+    # MISTAKE update_sign: weights_hidden_output - learnrate * del_w_hidden_output / n_records
+    # MISTAKE missing_average: weights_hidden_output + learnrate * del_w_hidden_output
+    # MISTAKE learnrate_missing: weights_hidden_output + del_w_hidden_output / n_records
+    # MISTAKE update_inside_loop: pass
+    # MISTAKE update_inside_loop@second: pass
 
     return {"del_w_input_hidden": del_w_input_hidden,
             "del_w_hidden_output": del_w_hidden_output,
@@ -113,6 +131,6 @@ if __name__ == "__main__":
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from nngrade.lesson import run_script
+    from nngrade.script import run_script
 
-    run_script("08", sys.modules[__name__])
+    run_script(sys.modules[__name__])

@@ -17,7 +17,7 @@ def grade_files(files: dict[str, str | Path], folder: Path, seed: int = 7, data:
                 timeout: float = 10.0):
     """Grade a submission made of `files` (exercise id -> source text or a path to copy) and return the Report."""
     from nngrade.cli import find_tasks
-    from nngrade.data import load_admissions
+    from nngrade.data import load
     from nngrade.exercises import EXERCISES
     from nngrade.grading import grade
     from nngrade.runner import Limits
@@ -30,7 +30,7 @@ def grade_files(files: dict[str, str | Path], folder: Path, seed: int = 7, data:
         else:
             target.write_text(content, encoding="utf-8")
     tasks = find_tasks(sorted(files), True, folder)
-    return grade(tasks, seed, load_admissions(data), submission=str(folder), limits=Limits(timeout=timeout))
+    return grade(tasks, seed, load(data), submission=str(folder), limits=Limits(timeout=timeout))
 
 
 def edited_reference(exercise_id: str, old: str, new: str) -> str:

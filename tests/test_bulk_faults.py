@@ -452,7 +452,7 @@ def test_the_grader_version_covers_every_file_that_decides_a_grade(tmp_path, mon
     (tmp_path / "README.md").write_text("readme")
     monkeypatch.setattr(ledger, "REPO", tmp_path)
     version = ledger.grader_version()
-    for name in ("nngrade/lesson.py", "nngrade/variants.py", "nngrade/feedback.py", "nngrade/checks.py",
+    for name in ("graders/lesson.py", "nngrade/derive.py", "nngrade/feedback.py", "nngrade/checks.py",
                  "nngrade/exercises.py", "nngrade/child.py", "graders/test_07_backpropagation.py",
                  "reference/07_backpropagation.py", "data/admissions_sample.csv"):
         path = tmp_path / name
@@ -465,12 +465,12 @@ def test_the_grader_version_covers_every_file_that_decides_a_grade(tmp_path, mon
 
 
 def test_the_data_notice_depends_on_the_file_not_on_how_it_was_chosen():
-    from nngrade.data import DEFAULT_PATH, SAMPLE_PATH
-    if DEFAULT_PATH.exists():
+    from nngrade.data import default_path, sample_path
+    if default_path().exists():
         pytest.skip("data/binary.csv is here: the default is the real file")
     first = bulk.resolve_data(None, ["05"])             # a first run: no --data, the sample
     rerun = bulk.resolve_data(Path(first[0]), ["05"])   # a re-run: the last run's file
-    explicit = bulk.resolve_data(SAMPLE_PATH, ["05"])
+    explicit = bulk.resolve_data(sample_path(), ["05"])
     assert first == rerun == explicit and len(first[2]) == 1 and "synthetic sample" in first[2][0]
     assert bulk.resolve_data(None, ["04"]) == (None, {}, ())
 

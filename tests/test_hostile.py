@@ -352,9 +352,9 @@ def _grade_correct(folder: Path, ids: list[str], level: str):
 
 def _grade(folder: Path, ids: list[str], limits: Limits):
     from nngrade.cli import find_tasks
-    from nngrade.data import load_admissions
+    from nngrade.data import load
     from nngrade.grading import grade
-    return grade(find_tasks(ids, True, folder), 7, load_admissions(SAMPLE_DATA), submission=str(folder), limits=limits)
+    return grade(find_tasks(ids, True, folder), 7, load(SAMPLE_DATA), submission=str(folder), limits=limits)
 
 
 def _leftovers(token: str, patience: float = 3.0) -> list[str]:
@@ -505,8 +505,8 @@ def test_a_project_with_its_python_inside_keeps_its_history_out_of_reach():
 def test_visible_messages_tell_nothing_of_the_hidden_inputs(tmp_path):
     """A visible check's message reaches the student at once: it must not carry the inputs of a hidden case,
     which an earlier call of the same child saw (leak_hidden_inputs describes them in its exceptions)."""
-    from nngrade.data import load_admissions
-    data = load_admissions(SAMPLE_DATA)
+    from nngrade.data import load
+    data = load(SAMPLE_DATA)
     seed = 7
     hidden = {key: value for key, value in EXERCISES["05"].inputs(seed, data).items() if key[1].startswith("hidden")}
     tells = {f"seed():[{hidden[('split_sample', 'hidden-1')]['seed']}]",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nngrade import sandbox
-from nngrade.data import SAMPLE_PATH, load_admissions
+from nngrade.data import load, sample_path
 from nngrade.exercises import EXERCISES
 from nngrade.grading import _prepare
 from nngrade.oracle import load_oracle
@@ -21,7 +21,7 @@ LIMITS = Limits(timeout=5)
 
 
 def calls(exercise_id: str):
-    return list(_prepare(EXERCISES[exercise_id], 3, load_admissions(SAMPLE_PATH), load_oracle(REPO)).calls)
+    return list(_prepare(EXERCISES[exercise_id], 3, load(sample_path()), load_oracle(REPO)).calls)
 
 
 @pytest.fixture(scope="module")
