@@ -124,12 +124,21 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def exercise_ids(ids: list[str]) -> list[str]:
+    """The exercises asked for (all by default); an exercise whose grader does not load is said in one line."""
     resolved = []
     for raw in ids:
         key = raw.zfill(2) if raw.isdigit() else raw
         if key not in EXERCISES:
-            raise UsageError(f"unknown exercise '{raw}': choose from {', '.join(EXERCISES)}")
+            problem = EXERCISES.problem(key)
+            if problem:
+                raise UsageError(f"exercise {key} cannot be graded: {problem}")
+            raise UsageError(f"unknown exercise '{raw}': choose from {', '.join(EXERCISES) or 'none'}")
         resolved.append(key)
+    if not resolved and EXERCISES.problems:
+        others = f" (python grade.py {' '.join(EXERCISES)} grades the others)" if EXERCISES else ""
+        raise UsageError("; ".join(EXERCISES.problems.values()) + others)
+    if not resolved and not EXERCISES:
+        raise UsageError("no exercises: graders/ holds no test_NN_stem.py")
     return list(dict.fromkeys(resolved)) or list(EXERCISES)
 
 

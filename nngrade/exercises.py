@@ -131,7 +131,13 @@ class _Registry(Mapping):
 
     def __init__(self):
         self._exercises: dict[str, Exercise] | None = None
-        self.problems: dict[str, str] = {}   # the grader's file name -> what is wrong
+        self._problems: dict[str, str] = {}
+
+    @property
+    def problems(self) -> dict[str, str]:
+        """The grader's file name -> what is wrong with it, for every grader that does not load."""
+        self._loaded()
+        return self._problems
 
     def _loaded(self) -> dict[str, Exercise]:
         if self._exercises is None:
@@ -147,7 +153,7 @@ class _Registry(Mapping):
                                            f"graders/{grader_file(exercises[exercise.id]).name}")
                     continue
                 exercises[exercise.id] = exercise
-            self._exercises, self.problems = exercises, problems
+            self._exercises, self._problems = exercises, problems
         return self._exercises
 
     def __getitem__(self, key: str) -> Exercise:
@@ -168,7 +174,6 @@ class _Registry(Mapping):
 
     def problem(self, exercise_id: str) -> str | None:
         """What is wrong with the grader of `exercise_id`, where one of that number failed to load."""
-        self._loaded()
         return next((text for name, text in self.problems.items() if name.startswith(f"test_{exercise_id}_")), None)
 
 

@@ -128,6 +128,11 @@ class Graded:
             followed = self._given(check, value, None, given, other)
             if followed is not None and matches(value, followed.get(quantity.name), *self._tolerance(quantity, call)):
                 return Outcome(PASSED, f"right given your own {what} (follow-through)", follow_through=True)
+        if not self.expectations.follows_through and (upstream or check.function in self.expectations.calling):
+            # The same value may earn follow-through once submitted: say so, rather than score it differently.
+            outcome = Outcome(outcome.status, f"{outcome.message} (it may be right given your own earlier values: "
+                                              "that follow-through credit is decided when you submit, as this copy "
+                                              "has no reference to compute it)")
         mistake = self._diagnose(check, value, expected, upstream)
         if mistake is None:
             return outcome

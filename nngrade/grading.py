@@ -74,8 +74,17 @@ def _prepare(exercise: Exercise, seed: int, data, oracle) -> _Prepared:
         except Exception as exc:  # noqa: BLE001 - the reference or the spec failed: ours, said in the report
             # Not kept: the next batch tries again (a transient failure must not fault a worker's every batch).
             return _Prepared((), {}, None, secret, f"{type(exc).__name__} while preparing exercise {exercise.id}'s "
-                                                   f"cases: {exc}", {})
+                                                   f"cases{_where(exc)}: {exc}", {})
     return _prepared[key]
+
+
+def _where(exc: BaseException) -> str:
+    """Where in the exercise's own files (its grader, its reference, the lesson module) an exception was raised."""
+    import traceback
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if Path(f.filename).parent.name in ("graders", "reference")]
+    return f" (at {Path(frames[-1].filename).parent.name}/{Path(frames[-1].filename).name}:{frames[-1].lineno}, " \
+           f"in {frames[-1].name})" if frames else ""
 
 
 def _in_order(parameters: tuple[str, ...], function: str, kwargs: dict) -> dict:

@@ -28,13 +28,16 @@ class OracleError(Exception):
 class Expectations:
     """What one exercise's checks are judged against, for one set of inputs."""
 
-    def __init__(self, expected: dict, flavours: dict, variant, traced: dict | None = None):
+    def __init__(self, expected: dict, flavours: dict, variant, traced: dict | None = None,
+                 follows_through: bool = True, calling: frozenset = frozenset()):
         self.expected = expected      # (function, case) -> quantity -> float64 array
         self.flavours = flavours      # known mistakes that apply: flavour -> misconception id
         self._variant = variant
         # (function, case) -> the reference's calls to the exercise's other functions there, [(name, kwargs)]:
         # the child makes them on the student's functions too, for follow-through across functions.
         self.traced = traced or {}
+        self.follows_through = follows_through   # False in a release: it has no reference to compute it
+        self.calling = calling or frozenset(f for f, _ in self.traced)   # functions that call the others
         self._cache: dict = {}        # shared by every submission judged against these expectations
 
     def variant(self, function: str, case: str, mistake: str | None, given: dict,
@@ -103,7 +106,8 @@ class StoredOracle:
                 return None   # follow-through needs the formulas, which a release does not ship
             stored = entry[function][case]["variants"].get(mistake)
             return None if stored is None else {q: wire.decode(v) for q, v in stored.items()}
-        return Expectations(expected, self.stored["flavours"].get(exercise.id, {}), variant)
+        return Expectations(expected, self.stored["flavours"].get(exercise.id, {}), variant, follows_through=False,
+                            calling=frozenset(self.stored.get("calling", {}).get(exercise.id, ())))
 
 
 @lru_cache(maxsize=4)
@@ -123,7 +127,7 @@ def load_oracle(repo: Path) -> ReferenceOracle | StoredOracle:
 def store_visible(exercises: list[Exercise], data_sets: list) -> dict:
     """The stored values a release ships: every visible case's expected values and its mistakes' variants."""
     reference = ReferenceOracle()
-    stored = {"format": 2, "nngrade": __version__, "exercises": {}, "flavours": {}, "parameters": {}}
+    stored = {"format": 2, "nngrade": __version__, "exercises": {}, "flavours": {}, "parameters": {}, "calling": {}}
     for exercise in exercises:
         stored["parameters"][exercise.id] = {f.name: list(reference.parameters(exercise, f.name))
                                              for f in exercise.functions}
@@ -131,6 +135,7 @@ def store_visible(exercises: list[Exercise], data_sets: list) -> dict:
             inputs = exercise.inputs(0, data, visible_only=True)   # visible cases do not depend on the seed
             expectations = reference.expectations(exercise, inputs, data)
             stored["flavours"][exercise.id] = expectations.flavours
+            stored["calling"][exercise.id] = sorted(expectations.calling)
             entry: dict = {}
             for (function, case) in inputs:
                 expected = expectations.expected[(function, case)]

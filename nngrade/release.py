@@ -1,7 +1,7 @@
 """Build the student release: stubs, graders, data, the framework, and the visible cases' expected values.
 
-`python grade.py release --out DIR`. The release has no reference/ and none of the code
-that computes answers (nngrade/variants.py, nngrade/reference.py, nngrade/stubs.py): in it,
+`python grade.py release --out DIR`. The release has no reference/, nothing that
+computes answers, and none of the instructor's tools (nngrade/derive.py, validate.py, stubs.py): in it,
 `python grade.py 07` checks the visible cases against stored values and says how many
 hidden checks run when the work is submitted.
 """
@@ -17,7 +17,7 @@ from .exercises import EXERCISES
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = ("grade.py", "README.md", "requirements.txt", "exercises", "graders", "nngrade", "data/admissions_sample.csv")
 # Code that computes right answers for any input: never in a student's hands.
-WITHHELD = {"nngrade/variants.py", "nngrade/reference.py", "nngrade/stubs.py", "nngrade/release.py",
+WITHHELD = {"nngrade/derive.py", "nngrade/validate.py", "nngrade/stubs.py", "nngrade/release.py",
             "nngrade/gradescope_bundle.py"}
 
 

@@ -1,11 +1,15 @@
 """Fixtures for the framework's tests."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import REAL_DATA
+from helpers import REAL_DATA, REPO
+
+# The lesson's shared material (graders/lesson.py) is importable as the graders import it.
+sys.path.insert(0, str(REPO / "graders"))
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Tests of nngrade.data: the lesson's data preparation, validation, the synthetic sample and the download."""
+"""Tests of nngrade.data with the lesson's declared data set (graders/lesson.py): validation, the lesson's
+data preparation, the synthetic sample and the download."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ import pandas as pd
 import pytest
 
 from nngrade import data
-from nngrade.data import DataError, load_admissions, prepare
+from nngrade.data import DataError, load as load_admissions
+
+import lesson
+from lesson import prepare
 
 REAL_PATH = Path(__file__).resolve().parents[2] / "shared" / "data" / "binary.csv"
 VALID_ROWS = ["admit,gre,gpa,rank"] + [f"{i % 2},{400 + 20 * i},{3.0 + i / 100:.2f},{i % 4 + 1}" for i in range(12)]
@@ -47,10 +51,10 @@ def lesson_split(path: Path, seed: int) -> tuple[pd.DataFrame, pd.Series, pd.Dat
 @pytest.mark.parametrize("seed", [42, 21])
 @pytest.mark.parametrize("which", ["real", "sample"])
 def test_prepare_matches_the_lessons_pandas_code(which: str, seed: int) -> None:
-    path = real_path() if which == "real" else data.SAMPLE_PATH
+    path = real_path() if which == "real" else data.sample_path()
     features, targets, features_test, targets_test = lesson_split(path, seed)
     split = prepare(load_admissions(path), seed)
-    assert list(features.columns) == list(data.FEATURES)
+    assert list(features.columns) == list(lesson.FEATURES)
     assert split.features.shape == (360, 6) and split.features_test.shape == (40, 6)
     assert split.features.dtype == np.float64 and split.targets.dtype == np.float64
     # Equal to the last bit here; the tolerance only allows for pandas using bottleneck's std where installed.
@@ -62,7 +66,7 @@ def test_prepare_matches_the_lessons_pandas_code(which: str, seed: int) -> None:
 
 def test_real_file_is_recognised() -> None:
     loaded = load_admissions(real_path())
-    assert (loaded.source, loaded.sha256, len(loaded)) == ("real", data.REAL_SHA256, 400)
+    assert (loaded.source, loaded.sha256, len(loaded)) == ("real", lesson.ADMISSIONS.sha256, 400)
     assert loaded.admit.dtype == np.int64 and loaded.rank.dtype == np.int64 and loaded.gpa.dtype == np.float64
     assert (loaded.admit[:3].tolist(), loaded.gre[:3].tolist(), loaded.gpa[:3].tolist(), loaded.rank[:3].tolist()) == (
         [0, 1, 1], [380.0, 660.0, 800.0], [3.61, 3.67, 4.0], [3, 3, 1])
@@ -85,7 +89,7 @@ def test_prepare_leaves_global_random_state_alone() -> None:
     np.random.seed(7)
     expected = np.random.random(3)
     np.random.seed(7)
-    prepare(load_admissions(data.SAMPLE_PATH), 42)
+    prepare(load_admissions(data.sample_path()), 42)
     np.testing.assert_array_equal(np.random.random(3), expected)
 
 
@@ -115,7 +119,7 @@ def test_load_is_cached_until_the_file_changes(tmp_path: Path) -> None:
 
 
 def test_shipped_sample_has_realistic_statistics() -> None:
-    sample = load_admissions(data.SAMPLE_PATH)
+    sample = load_admissions(data.sample_path())
     assert (sample.source, len(sample)) == ("sample", 400)
     assert np.bincount(sample.rank, minlength=5)[1:].tolist() == [61, 151, 121, 67]
     assert (sample.gre % 20 == 0).all() and sample.gre.min() >= 220 and sample.gre.max() <= 800
@@ -128,11 +132,11 @@ def test_shipped_sample_has_realistic_statistics() -> None:
 
 
 def test_regenerating_the_sample_gives_the_shipped_bytes(tmp_path: Path) -> None:
-    shipped = data.SAMPLE_PATH.read_bytes()
+    shipped = data.sample_path().read_bytes()
     assert shipped.startswith(b"admit,gre,gpa,rank\n") and b"\r" not in shipped
     assert data.write_sample(tmp_path / "again.csv").read_bytes() == shipped
     assert data.write_sample(tmp_path / "other.csv", seed=1).read_bytes() != shipped
-    small = data.generate_sample(seed=3, n=50)
+    small = lesson.ADMISSIONS.synthesize(3, 50)
     assert len(small) == 50 and {row["rank"] for row in small} == {1, 2, 3, 4}
 
 
@@ -176,9 +180,9 @@ def test_blank_lines_bom_extra_columns_are_accepted(tmp_path: Path) -> None:
 
 
 def test_resolve_path_falls_back_to_the_sample(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(data, "DEFAULT_PATH", tmp_path / "binary.csv")
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
     path, notice = data.resolve_path(None)
-    assert path == data.SAMPLE_PATH
+    assert path == data.sample_path()
     assert notice is not None and "binary.csv not found" in notice and "admissions_sample.csv" in notice
     assert "python -m nngrade.data download" in notice and "\n" not in notice
     (tmp_path / "binary.csv").write_text("x")
@@ -204,10 +208,10 @@ def test_cli_check_bad_file_is_one_clean_line(tmp_path: Path) -> None:
 
 
 def test_cli_check_prints_the_statistics(capsys: pytest.CaptureFixture[str]) -> None:
-    assert data.main(["check", str(data.SAMPLE_PATH)]) == 0
+    assert data.main(["check", str(data.sample_path())]) == 0
     out = capsys.readouterr().out
     assert "rows    400" in out and "source  sample" in out and "1: 61  2: 151  3: 121  4: 67" in out
-    assert f"sha256  {hashlib.sha256(data.SAMPLE_PATH.read_bytes()).hexdigest()}" in out
+    assert f"sha256  {hashlib.sha256(data.sample_path().read_bytes()).hexdigest()}" in out
 
 
 @pytest.fixture(scope="module")
