@@ -58,8 +58,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "(default: the previous run's, from OUT/batch.json, else fresh)")
     parser.add_argument("--timeout", type=seconds, help=f"seconds per exercise file (default: the previous run's, "
                         f"else {Limits.timeout:g})")
-    parser.add_argument("--data", type=Path, help="admissions CSV for 05 and 08 (default: the previous run's, "
-                        "else data/binary.csv, else the sample)")
+    parser.add_argument("--data", type=Path, help="the data file of the exercises that read one (default: the "
+                        "previous run's, else the real file in data/, else the shipped sample)")
     parser.add_argument("--formats", type=_parse_formats, metavar="LIST",
                         help=f"also write these per-student formats, comma-separated: {', '.join(FORMATS)}, or "
                         "'none' (default: the previous run's; every output is rewritten on every run)")

@@ -33,7 +33,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--submission", type=Path, help="a student's file or folder (default: exercises/)")
     parser.add_argument("--json", type=Path, help="where to write the JSON report (default: reports/<name>.json)")
     parser.add_argument("--seed", type=seed, help="seed of the hidden cases (default: fresh; the report records it)")
-    parser.add_argument("--data", type=Path, help="admissions CSV for 05 and 08 (default: data/binary.csv, else the sample)")
+    parser.add_argument("--data", type=Path, help="the data file of the exercises that read one "
+                        "(default: the real file in data/, else the shipped sample)")
     parser.add_argument("--timeout", type=seconds, default=Limits.timeout, help="seconds per exercise file (default %(default)s)")
     parser.add_argument("--no-color", "--no-colour", dest="no_color", action="store_true",
                         help="no colour in the table (also: the NO_COLOR environment variable, or output not a terminal)")

@@ -39,7 +39,7 @@ class Job:
     submission: ingest.Submission
     exercise_ids: tuple[str, ...]
     seed: int
-    data_path: str | None          # the admissions file for 05 and 08; None when neither is graded
+    data_path: str | None          # the data file of the exercises that read one; None when none is graded
     timeout: float
     notices: tuple[str, ...] = ()  # said in every report of the batch (e.g. "graded with the sample data")
     isolation: str = "auto"        # nngrade.sandbox level: "auto", "process" or "bubblewrap"

@@ -325,7 +325,7 @@ class Graded:
                             "(x += ... on an argument changes the caller's array: write x = x + ... or copy it first)")
         if any(c.random_dependent for c in ran):
             problems.append(f"{function}()'s results change with the global random seed: everything it needs "
-                            "(the weights too) comes in as arguments, so it should draw no random numbers")
+                            "comes in as its arguments, so it should draw no random numbers")
         if problems:
             return Outcome(FAILED, "; ".join(problems + notes))
         return Outcome(PASSED, "; ".join(notes))

@@ -26,7 +26,6 @@ from .writers import files, gradescope
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = "nngrade-autograder.json"
 PROJECT = ("grade.py", "requirements.txt", "nngrade", "graders", "reference")
-DATA = ("data/admissions_sample.csv", "data/binary.csv")
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder image: a Python >= 3.11 venv with nngrade's requirements.
@@ -126,8 +125,16 @@ def bundle_files() -> list[tuple[Path, str]]:
             if file.is_file() and "__pycache__" not in relative.parts and file.suffix != ".pyc" \
                     and not any(part.startswith(".") for part in relative.parts):
                 found.append((file, relative.as_posix()))
-    found += [(REPO / name, name) for name in DATA if (REPO / name).is_file()]
+    found += [(path, f"data/{path.name}") for path in _data_files()]
     return found
+
+
+def _data_files() -> list[Path]:
+    """The declared data sets' files that are here: the shipped sample, and the real file where downloaded."""
+    from .data import DATA_DIR
+    from .exercises import EXERCISES
+    declared = dict.fromkeys(ex.data for ex in EXERCISES.values() if ex.data is not None)
+    return [DATA_DIR / name for d in declared for name in (d.sample, d.file) if (DATA_DIR / name).is_file()]
 
 
 def build(out: Path, config: dict) -> list[str]:

@@ -18,7 +18,12 @@ from . import __version__, wire
 from .exercises import Exercise, reference_file
 
 STORED_PATH = Path(__file__).resolve().parent / "expected" / "visible.json"
-NO_DATA = "none"   # the key of exercises that do not read the admissions data
+NO_DATA = "none"   # the key of exercises that read no data file
+
+
+def _sample() -> str:
+    from .data import REPO, sample_path
+    return str(sample_path().relative_to(REPO))
 
 
 class OracleError(Exception):
@@ -97,7 +102,7 @@ class StoredOracle:
         entry = self.stored["exercises"].get(exercise.id, {}).get(key)
         if entry is None:
             raise OracleError(f"this release has no expected values for exercise {exercise.id} with the data file "
-                              f"{getattr(data, 'path', '?')}: grade with the shipped sample (--data data/admissions_sample.csv)")
+                              f"{getattr(data, 'path', '?')}: grade with the shipped sample (--data {_sample()})")
         expected = {(f, c): {q: np.asarray(wire.decode(v), dtype=np.float64) for q, v in entry[f][c]["values"].items()}
                     for f, c in inputs}
 

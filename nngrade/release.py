@@ -15,7 +15,7 @@ from pathlib import Path
 from .exercises import EXERCISES
 
 REPO = Path(__file__).resolve().parent.parent
-SHIPPED = ("grade.py", "README.md", "requirements.txt", "exercises", "graders", "nngrade", "data/admissions_sample.csv")
+SHIPPED = ("grade.py", "README.md", "requirements.txt", "exercises", "graders", "nngrade")
 # Code that computes right answers for any input: never in a student's hands.
 WITHHELD = {"nngrade/derive.py", "nngrade/validate.py", "nngrade/stubs.py", "nngrade/release.py",
             "nngrade/gradescope_bundle.py"}
@@ -39,7 +39,7 @@ def build(out: Path, data_paths: list[Path]) -> Path:
         raise FileExistsError(f"{out} exists and is not an empty folder: choose a new one")
     # The data first: a bad file must fail before anything is written.
     data_sets = [load(path) for path in dict.fromkeys([sample_path(), *data_paths])]
-    for item in SHIPPED:
+    for item in (*SHIPPED, *(f"data/{Path(d.path).name}" for d in data_sets if Path(d.path) == sample_path().resolve())):
         _copy(REPO / item, out)
     stored = out / STORED_PATH.relative_to(REPO)
     stored.parent.mkdir(parents=True, exist_ok=True)

@@ -135,3 +135,42 @@ def test_an_exception_in_the_graders_code_is_loud_never_a_zero(tmp_path):
     result, report = graded(root, "--submission", "mine")
     assert result.returncode == 2 and "the grader failed, this is not a grade" in result.stderr
     assert "ZeroDivisionError" in report["grader_error"] and "test_09_relu_bias.py" in report["grader_error"]
+
+
+# Words that are a quantity's name in this lesson but ordinary in any program's code (a call's `error`, a
+# child's `output`, the shipped `sample`): the rule is about the lesson's own vocabulary.
+ORDINARY = {"error", "output", "sample", "h"}
+
+
+def _code_words(path: Path) -> list[tuple[int, str]]:
+    """The identifiers and the words inside string literals of a module, leaving out comments and docstrings."""
+    import io
+    import re
+    import tokenize
+    tokens = list(tokenize.generate_tokens(io.StringIO(path.read_text(encoding="utf-8")).readline))
+    layout = (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.COMMENT)
+    words = []
+    for i, token in enumerate(tokens):
+        if token.type == tokenize.NAME:
+            words.append((token.start[0], token.string))
+        elif token.type == tokenize.STRING:
+            before = next((t for t in reversed(tokens[:i]) if t.type not in layout), None)
+            after = tokens[i + 1] if i + 1 < len(tokens) else None
+            docstring = (before is None or before.string == ":" or before.type == tokenize.NEWLINE) and \
+                after is not None and after.type in (tokenize.NEWLINE, tokenize.NL)
+            if not docstring:
+                words += [(token.start[0], w) for w in re.findall(r"[A-Za-z_][\w.]*", token.string)]
+    return words
+
+
+def test_the_framework_names_nothing_of_the_lesson():
+    """No exercise, function, quantity, mistake or data column of the lesson in nngrade/'s code."""
+    from nngrade.exercises import EXERCISES
+    lesson_words = {"admissions", "binary.csv", "sigmoid", "train"}
+    for exercise in EXERCISES.values():
+        lesson_words |= {exercise.stem, *(m.id for m in exercise.mistakes)}
+        lesson_words |= {f.name for f in exercise.functions} | {q.name for f in exercise.functions for q in f.quantities}
+        lesson_words |= {c.name for c in exercise.data.columns} if exercise.data else set()
+    found = [(str(path.relative_to(REPO)), line, word) for path in sorted((REPO / "nngrade").rglob("*.py"))
+             for line, word in _code_words(path) if word in lesson_words - ORDINARY]
+    assert found == []
