@@ -16,7 +16,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def reference_source(exercise_id: str) -> str:
-    return (REPO / "reference" / f"{EXERCISES[exercise_id].stem}.py").read_text(encoding="utf-8")
+    """The reference as a student who solved it would hand it in: without the mistakes declared beside its lines."""
+    text = (REPO / "reference" / f"{EXERCISES[exercise_id].stem}.py").read_text(encoding="utf-8")
+    return "".join(line for line in text.splitlines(keepends=True) if not MISTAKE_LINE.match(line))
+
+
+MISTAKE_LINE = re.compile(r"^\s*# MISTAKE\b")
 
 
 SOLUTION_LINE = re.compile(r"^(\s*)(\w+) = (.+?)  # SOLUTION$", re.M)

@@ -41,6 +41,7 @@ class Graded:
     fault: str | None = None                   # the grader could not prepare this exercise (its own error)
     # (function, case) -> [(another function, call id)]: the student's functions run on the reference's calls
     derived: dict = field(default_factory=dict)
+    parameters: dict = field(default_factory=dict)   # function -> the stub's parameters, in their order
     _values: dict = field(default_factory=dict, repr=False)
     _precision: list = field(default_factory=list, repr=False)   # the run's coarsest float dtype, once found
 
@@ -335,7 +336,7 @@ class Graded:
         notes = []
         renamed = next((c.renamed for c in calls if c is not None and c.renamed is not None), None)
         if renamed is not None:
-            stub = self.exercise.function(function).parameters
+            stub = self.parameters.get(function, ())
             theirs = f"({', '.join(renamed)})" if renamed else "(*args)"
             notes.append(f"{function}{theirs}: the parameter names differ from the stub's ({', '.join(stub)}), "
                          "so it was called with the arguments by position, in the stub's order")

@@ -50,6 +50,7 @@ class _Prepared:
     fault: str | None = None       # the grader's own failure to prepare them: a grader error, not a grade
     # (function, case) -> [(another function, the call id of the student's run of it on the reference's arguments)]
     derived: dict = None
+    parameters: dict = None        # function -> the stub's parameters, in the order a call passes them
 
 
 _prepared: dict[tuple, _Prepared] = {}
@@ -74,7 +75,7 @@ def _prepare(exercise: Exercise, seed: int, data, oracle) -> _Prepared:
         except Exception as exc:  # noqa: BLE001 - the reference or the spec failed: ours, said in the report
             # Not kept: the next batch tries again (a transient failure must not fault a worker's every batch).
             return _Prepared((), {}, None, secret, f"{type(exc).__name__} while preparing exercise {exercise.id}'s "
-                                                   f"cases{_where(exc)}: {exc}", {})
+                                                   f"cases{_where(exc)}: {exc}", {}, {})
     return _prepared[key]
 
 
@@ -111,7 +112,8 @@ def _calls(exercise: Exercise, inputs: dict, expectations, secret: bytes) -> _Pr
         for key in keys:
             if key in expectations.traced:
                 derived[key] = [(name, add(name, kwargs)) for name, kwargs in expectations.traced[key]]
-    return _Prepared(tuple(calls), ids, expectations, secret, None, derived)
+    parameters = {function: tuple(kwargs) for (function, _), kwargs in inputs.items()}
+    return _Prepared(tuple(calls), ids, expectations, secret, None, derived, parameters)
 
 
 def _grade_one(task: Task, prepared: _Prepared, limits: Limits, run_student=run_file) -> Graded:
@@ -119,7 +121,7 @@ def _grade_one(task: Task, prepared: _Prepared, limits: Limits, run_student=run_
     run = run_student(task.path, list(prepared.calls), limits) if task.path and prepared.fault is None else None
     progress.file_done()    # bulk's progress line counts files as they are graded, not batches as they return
     return Graded(task.exercise, run, problem, prepared.call_ids, prepared.expectations, prepared.key, prepared.fault,
-                  prepared.derived or {})
+                  prepared.derived or {}, prepared.parameters or {})
 
 
 def grade(tasks: list[Task], seed: int, data, submission: str, limits: Limits = Limits(),

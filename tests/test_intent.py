@@ -33,15 +33,17 @@ def value_checks(exercise) -> list[CheckResult]:
 
 # --- renamed parameters ------------------------------------------------------------------------------
 
-def test_the_declared_parameters_are_the_stubs_and_the_references():
-    """The order the child passes arguments by position in is the stub's: declared once, checked against both files."""
+def test_the_parameters_calls_pass_are_the_stubs_and_the_references():
+    """The order the child passes arguments by position in is the reference's signature, which is the stub's."""
+    from nngrade.oracle import ReferenceOracle
     for folder in ("exercises", "reference"):
         for exercise in EXERCISES.values():
             tree = ast.parse((REPO / folder / f"{exercise.stem}.py").read_text(encoding="utf-8"))
             signatures = {node.name: tuple(a.arg for a in node.args.args) for node in tree.body
                           if isinstance(node, ast.FunctionDef)}
             for function in exercise.functions:
-                assert signatures[function.name] == function.parameters, (folder, exercise.id, function.name)
+                assert signatures[function.name] == ReferenceOracle.parameters(exercise, function.name), \
+                    (folder, exercise.id, function.name)
 
 
 # The lesson's own 04 code names the weights `w`; students rename the learning rate too.
@@ -71,7 +73,7 @@ def test_renamed_08_training_functions_are_graded_in_full(tmp_path):
     (exercise,) = grade_files({"08": source}, tmp_path).exercises
     assert exercise.score == MAX["08"], [c.message for c in exercise.checks if c.status != "passed"]
     assert {f for f, c in side_effects(exercise).items() if "by position" in c.message} == \
-        {"record_terms", "train_epoch", "train", "train_loss", "accuracy"}
+        {"record_terms", "train_epoch", "train_loss", "accuracy"}
 
 
 @pytest.mark.parametrize("signature, renamed", [
@@ -266,7 +268,7 @@ def test_half_finished_locals_are_not_judged_as_answers(tmp_path):
     (still the arguments) are no answers. Every quantity it prevented says the exception, its line and the
     likely mistake; record_terms, train_loss and accuracy (which do not call it) keep their points."""
     (exercise,) = grade_files({"08": edited_reference("08", *MISSING_COLUMN_08)}, tmp_path).exercises
-    stopped = [c for c in value_checks(exercise) if c.function in ("train_epoch", "train")]
+    stopped = [c for c in value_checks(exercise) if c.function == "train_epoch"]
     assert stopped and {c.status for c in stopped} == {"error"}
     line = next(n for n, text in enumerate(edited_reference("08", *MISSING_COLUMN_08).splitlines(), 1)
                 if MISSING_COLUMN_08[1] in text)
@@ -276,7 +278,7 @@ def test_half_finished_locals_are_not_judged_as_answers(tmp_path):
         assert ("broadcast" in check.message) == (check.visibility == "visible")
         assert check.misconception == "missing_column_vector" and "Likely mistake:" in check.message
         assert "tiny" not in check.message and "expected" not in check.message
-    assert all(c.status == "passed" for c in value_checks(exercise) if c.function not in ("train_epoch", "train"))
+    assert all(c.status == "passed" for c in value_checks(exercise) if c.function != "train_epoch")
     assert exercise.score == 7 * 3 + 2 + 2                # record_terms 7 x 3 cases, train_loss and accuracy 2 each
     shown = terminal.render(_report(exercise), style=terminal.Style())
     assert f"train_epoch() raised ValueError at line {line}" in shown
@@ -501,7 +503,7 @@ def _rounded(exercise):
 
 
 def _stopped(exercise):
-    assert _statuses(exercise, "train_epoch") == _statuses(exercise, "train") == {"error"}
+    assert _statuses(exercise, "train_epoch") == {"error"}
     assert {c.misconception for c in value_checks(exercise) if c.function == "train_epoch"} == {"missing_column_vector"}
     assert all("raised ValueError" in c.message for c in value_checks(exercise) if c.status == "error")
 

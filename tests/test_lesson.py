@@ -59,7 +59,7 @@ def test_07_prints_the_lessons_output():
 def _training_output(exercise_id: str, real_data, tmp_path) -> str:
     """Run the reference script in a copy of the repo whose data/binary.csv is the real file."""
     import shutil
-    for part in ("nngrade", "reference"):
+    for part in ("nngrade", "graders", "reference"):
         shutil.copytree(REPO / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "data").mkdir()
     shutil.copyfile(real_data, tmp_path / "data" / "binary.csv")
