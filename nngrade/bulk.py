@@ -668,7 +668,8 @@ class Batch:
             lines.append(f"{len(self.submissions.warnings)} warnings about the class folder (above, and in the summary)")
         lines += [f"{'reports:':<12}{self.reports_dir}{os.sep} ({class_summary['students']})",
                   f"{'gradebook:':<12}{out / 'gradebook.csv'}",
-                  f"{'summary:':<12}{out / 'summary.json'}, {out / 'summary.html'}"]
+                  f"{'summary:':<12}{out / 'summary.json'}, {out / 'summary.html'}",
+                  f"{'pages:':<12}{out / PAGES}{os.sep} ({class_summary['students']}, one per student)"]
         lines += [f"{name + ':':<12}{out / name}{os.sep}" for name in s.formats]
         print("\n".join(lines))
 

@@ -220,8 +220,8 @@ def test_the_page_shows_what_the_terminal_shows():
         for line in grid:      # the row and a mark per case, in the case's column
             quantity, *marks = line.split(" ")
             cells = re.search(rf'<td class="row">{quantity}</td>(.*?)</tr>', page).group(1)
-            assert [student_html.MARKS[s] for s in re.findall(r'<td class="(\w+)"', cells)] == \
-                [m.replace("⧗", "⌛") for m in marks], (student, line)
+            status_of = {mark: status for status, mark in Style().marks.items()}
+            assert re.findall(r'<td class="(\w+)"', cells) == [status_of[m] for m in marks], (student, line)
 
 
 # --- page file names ---------------------------------------------------------------------------

@@ -34,7 +34,7 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace}
 """
 # Nothing is loaded or run: a page that escaped a name wrongly still could not fetch or execute anything.
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-MARKS = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⌛", "not_implemented": "·"}   # ⌛: in every emoji font
+MARKS = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "◷", "not_implemented": "·"}   # ◷: in common fonts, ⧗ is not
 WORDS = {"passed": "passed", "failed": "wrong", "error": "error", "timeout": "timed out",
          "not_implemented": "not implemented yet"}
 # Notices that ingest writes about two entries claiming one identity: they name the other entry.

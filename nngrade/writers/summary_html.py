@@ -29,7 +29,7 @@ th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #eef;vertical-
 td.n,th.n{text-align:right;white-space:nowrap}svg{max-width:100%;height:auto}
 svg text{font:12px system-ui,sans-serif;fill:#1d2330}.empty{color:#5b6478;font-style:italic}
 .id{color:#5b6478;font-size:.8rem;display:block}.who,.tag,li{overflow-wrap:anywhere}
-code{white-space:nowrap}.full{background:#e8f5e9}.part{background:#fff8e1}
+code,.nowrap{white-space:nowrap}.full{background:#e8f5e9}.part{background:#fff8e1}
 .zero{background:#fdecea}.none{color:#8a91a3}.tag{display:inline-block;border-radius:4px;padding:0 .3rem;
 margin:0 .2rem .2rem 0;background:#eef0f6;font-size:.85rem}.bad{background:#fdecea}
 .bar{background:#f0f1f6;height:.7rem;width:8rem;display:inline-block;vertical-align:middle;margin-right:.4rem}
@@ -270,13 +270,13 @@ def _quantity_tables(quantities: list[dict], checks: list[dict], exercises: list
             rate = q["failure_rate"]
             bar = (f'<span class="bar"><i style="width:{100 * rate:.0f}%;background:{_colour(rate)}"></i></span>'
                    f"{rate:.0%}" if rate is not None else "–")
-            cases = ", ".join(f"{c['case']} {c['failure_rate']:.0%}" for c in checks
+            cases = ", ".join(f'<span class="nowrap">{escape(c["case"])} {c["failure_rate"]:.0%}</span>' for c in checks
                               if c["exercise"] == q["exercise"] and c["function"] == q["function"]
                               and c["quantity"] == q["quantity"] and c["failure_rate"] is not None)
             rows.append(f"<tr><td><code>{escape(label)}</code></td><td>{bar}</td><td class=n>{q['submitted']}</td>"
                         f"<td class=n>{q['failed']}</td><td class=n>{q['error']}</td><td class=n>{q['timeout']}</td>"
                         f"<td class=n>{q['not_implemented']}</td><td class=n>{q['not_submitted']}</td>"
-                        f'<td class="meta">{escape(cases)}</td></tr>')
+                        f'<td class="meta">{cases}</td></tr>')
         rows.append("</table>")
         out.append("".join(rows))
     return out
