@@ -203,6 +203,17 @@ def test_a_students_page_holds_that_student_only_and_nothing_a_student_may_not_s
     assert "default-src 'none'" in policy and "script-src" not in policy      # no script may run at all
 
 
+def test_prints_are_shown_only_where_no_hidden_case_ran():
+    report = json.loads(json.dumps(STUDENTS["s-dee"][1]))
+    report["exercises"][1]["output"] = "PRINTED x=[0.123, 4.56]\n"      # what print(x) would show of an input
+    page = student_html.to_html(report, {"id": "s-dee", "name": "Dee Q"})
+    assert "PRINTED" not in page and "Your prints are not shown here" in page
+    report["exercises"][1]["checks"] = [c for c in report["exercises"][1]["checks"] if c["visibility"] == "visible"]
+    report["exercises"][1]["checks"][-1].update(status="failed", score=0.0, message="q2 is wrong")
+    visible_only = student_html.to_html(report, {"id": "s-dee", "name": "Dee Q"})
+    assert "PRINTED x=[0.123, 4.56]" in visible_only and "not shown here" not in visible_only
+
+
 def test_the_page_shows_what_the_terminal_shows():
     from nngrade.results import report_from_dict
     from nngrade.terminal import Style, render
@@ -367,11 +378,13 @@ def test_a_students_page_in_a_browser_fits_1280_px(browser, tmp_path):
     name, report = STUDENTS["Eve.Z~2"]
     report = json.loads(json.dumps(report))
     report["exercises"][1]["output"] = "x" * 3000 + "\n" + "y " * 2000   # long prints, on failing checks
+    report["exercises"][1]["checks"] = [c for c in report["exercises"][1]["checks"] if c["case"] == "lesson"]
     page = student_html.to_html(report, {"id": "Eve.Z~2", "name": name})
     probe = "document.body.setAttribute('data-width', document.documentElement.scrollWidth);"
     digest = base64.b64encode(hashlib.sha256(probe.encode()).digest()).decode()
     page = page.replace("default-src 'none';", f"default-src 'none'; script-src 'sha256-{digest}';")
     (tmp_path / "eve.html").write_text(page.replace("</body>", f"<script>{probe}</script></body>"), encoding="utf-8")
+    assert "x" * 3000 in page                 # shown (no hidden case ran), and must fit
     dom = _headless(browser, (tmp_path / "eve.html").as_uri(), tmp_path / "profile", "--dump-dom")
     assert int(re.search(r'data-width="(\d+)"', dom).group(1)) <= 1280
 

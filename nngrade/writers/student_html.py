@@ -4,7 +4,8 @@ report), as one static HTML page that can be released to that student.
 The page holds the student's own report and nothing else: no other student, no seed (it would let a
 probe recognise the hidden cases, as in Gradescope's files), no path of the grading machine (files are
 named as in the submission), no notice about another entry (an identity that collided names the other
-one), and, while hidden cases are not to be shown (`hidden_shown` False), none of their results.
+one), no prints of the student's code where hidden cases were run (they could show the hidden inputs),
+and, while hidden cases are not to be shown (`hidden_shown` False), none of their results.
 No script, nothing fetched: its Content-Security-Policy forbids both.
 """
 from __future__ import annotations
@@ -99,7 +100,16 @@ def to_html(report: dict, student: dict, hidden_shown: bool = True) -> str:
     if notices:
         parts += ["<ul>", *(f'<li dir="auto">note: {escape(n)}</li>' for n in notices), "</ul>"]
     for exercise in shown.exercises:
-        parts += _exercise(exercise_view(exercise, _file_shown(exercise.file, shown.submission)), hidden_shown)
+        # The prints of a run with hidden cases include what the code printed on the hidden inputs: a class
+        # keeps its seed across re-runs, so they are not shown (as Gradescope's stdout stays hidden).
+        held_prints = bool(exercise.output.strip()) and any(c.visibility != "visible" for c in
+                                                            next(e for e in full.exercises if e.id == exercise.id).checks)
+        view = exercise_view(replace(exercise, output="") if held_prints else exercise,
+                             _file_shown(exercise.file, shown.submission))
+        parts += _exercise(view, hidden_shown)
+        if held_prints and (view.problem or any(line.kind == "failure" for line in view.explanations)):
+            parts.insert(-1, '<p class="meta">Your prints are not shown here: they include the calls on the hidden '
+                             "inputs. <code>python grade.py</code> with the exercise's number shows them on your own files.</p>")
     parts += ['<p class="meta">' + " · ".join(f'<span class="{s}">{MARKS[s]}</span> {WORDS[s]}' for s in MARKS)
               + "</p>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
