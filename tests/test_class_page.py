@@ -81,7 +81,8 @@ STUDENTS = {   # id -> (name, report)
     "Eve.Z~2": (HOSTILE, _report("Eve.Z~2", [
         _exercise("Eve.Z~2", "04", "g", {"a": (N, N), "b": (N, N)}),
         _exercise("Eve.Z~2", "07", "f", {"q1": (P, P), "q2": (F, P)},
-                  misconceptions={("q2", "lesson"): "flipped_error"})], notices=[COLLISION, "submitted late"])),
+                  misconceptions={("q2", "lesson"): "flipped_error"})],
+        notices=[COLLISION, "submitted late", f"{ROOT}/Eve.Z~2/deep: folders more than 32 levels deep were not searched"])),
 }
 NOT_GRADED = {"s-fay": ("Fay Q", _report("s-fay", [
     _exercise("s-fay", "04", "g", {"a": (E, E), "b": (E, E)}, submitted=False,
@@ -191,6 +192,7 @@ def test_a_students_page_holds_that_student_only_and_nothing_a_student_may_not_s
     assert not [token for token in others if token in page]
     assert str(SEED) not in page and ROOT not in page and "taken by another entry" not in page
     assert "submitted late" in page and "&lt;script&gt;" in page and "<script" not in page
+    assert "note: deep: folders more than 32 levels deep" in page
     assert "Total: 3 / 8" in page and "TODO still None" in page
     assert "Likely mistake" not in page or "diagnosis" in page
     dee = student_html.to_html(STUDENTS["s-dee"][1], {"id": "s-dee", "name": "Dee Q"})

@@ -11,6 +11,7 @@ No script, nothing fetched: its Content-Security-Policy forbids both.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import replace
 from pathlib import PurePath
@@ -35,7 +36,8 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace}
 """
 # Nothing is loaded or run: a page that escaped a name wrongly still could not fetch or execute anything.
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-MARKS = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "◷", "not_implemented": "·"}   # ◷: in common fonts, ⧗ is not
+# The terminal's marks, but for a time-out: ◷ is in the common fonts, the terminal's ⧗ is not.
+MARKS = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "◷", "not_implemented": "·"}
 WORDS = {"passed": "passed", "failed": "wrong", "error": "error", "timeout": "timed out",
          "not_implemented": "not implemented yet"}
 # Notices that ingest writes about two entries claiming one identity: they name the other entry.
@@ -96,14 +98,13 @@ def to_html(report: dict, student: dict, hidden_shown: bool = True) -> str:
            f' <span class="meta">on the visible checks; the hidden checks ({_points(full.max_score - shown.max_score)} '
            "points) are shown when they are released</span>") + "</p>",
     ]
-    notices = [n for n in shown.notices if not n.startswith(_ABOUT_ANOTHER)]
+    notices = [_inside(n, shown.submission) for n in shown.notices if not n.startswith(_ABOUT_ANOTHER)]
     if notices:
         parts += ["<ul>", *(f'<li dir="auto">note: {escape(n)}</li>' for n in notices), "</ul>"]
-    for exercise in shown.exercises:
+    for original, exercise in zip(full.exercises, shown.exercises):
         # The prints of a run with hidden cases include what the code printed on the hidden inputs: a class
         # keeps its seed across re-runs, so they are not shown (as Gradescope's stdout stays hidden).
-        held_prints = bool(exercise.output.strip()) and any(c.visibility != "visible" for c in
-                                                            next(e for e in full.exercises if e.id == exercise.id).checks)
+        held_prints = bool(exercise.output.strip()) and any(c.visibility != "visible" for c in original.checks)
         view = exercise_view(replace(exercise, output="") if held_prints else exercise,
                              _file_shown(exercise.file, shown.submission))
         parts += _exercise(view, hidden_shown)
@@ -134,6 +135,15 @@ def _file_shown(file: str | None, submission: str) -> str | None:
         return str(path.relative_to(root)) if path != root else path.name
     except ValueError:
         return path.name
+
+
+def _inside(text: str, submission: str) -> str:
+    """`text` with the grading machine's folders above the submission left out of the paths it names."""
+    root = PurePath(submission)
+    for folder in (root, root.parent):
+        if str(folder) not in ("", ".", root.anchor):
+            text = text.replace(f"{folder}{os.sep}", "")
+    return text
 
 
 def _data(data: dict) -> str:
