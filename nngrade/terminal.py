@@ -1,5 +1,8 @@
 """The terminal view of a report: a grid of checks per exercise, then one line per failing quantity.
 
+`exercise_view` is what is shown, as data; `render` draws it as text (the students' feedback pages of a
+bulk run, nngrade.writers.student_html, draw the same view as HTML).
+
 Every text taken from the report is cleaned again here (a report from anywhere else must not drive
 the terminal either); colour, when asked for, is added afterwards, around our own marks only. The
 marks fall back to ASCII where the console's encoding cannot show them (cp932, ASCII consoles).
