@@ -221,9 +221,12 @@ def _student_table(roster: list[dict], exercises: list[dict]) -> str:
                                f'{escape(m["title"])}</span>' for m in mistakes) + "</td>")
         problems = row.get("problems", [])
         reason = f' title="{escape(row["reason"])}"' if row.get("reason") else ""
+        by_kind: dict[str, list[str]] = {}      # "no file: 04, 05, 08" rather than three tags
+        for problem in problems:
+            by_kind.setdefault(problem["problem"], []).extend([problem["exercise"]] if problem["exercise"] else [])
         cells.append(f'<td data-sort="{len(problems)}"{reason}>'
-                     + "".join(f'<span class="tag bad">{escape((p["exercise"] + ": ") if p["exercise"] else "")}'
-                               f'{escape(p["problem"])}</span>' for p in problems) + "</td>")
+                     + "".join(f'<span class="tag bad">{escape(kind)}{escape(": " + ", ".join(where)) if where else ""}'
+                               "</span>" for kind, where in by_kind.items()) + "</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return '<table class="sortable">' + head + "<tbody>" + "\n".join(rows) + "</tbody></table>"
 
