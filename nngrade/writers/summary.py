@@ -90,7 +90,7 @@ def _roster_row(student: dict, report: dict) -> dict:
            "score": report["score"], "max_score": report["max_score"], "exercises": [], "problems": [],
            "misconceptions": []}
     for exercise in report["exercises"]:
-        problem = exercise_problem(exercise)
+        problem = _exercise_problem(exercise)
         row["exercises"].append({"id": exercise["id"], "score": exercise["score"], "max_score": exercise["max_score"],
                                  "submitted": bool(exercise["file"]), "problem": problem})
         if problem:
@@ -105,7 +105,7 @@ def _not_graded_row(student: dict, report: dict) -> dict:
             "problems": [{"exercise": None, "problem": "not graded"}], "reason": reason or "not graded"}
 
 
-def exercise_problem(exercise: dict) -> str | None:
+def _exercise_problem(exercise: dict) -> str | None:
     """What kept an exercise from being right other than wrong values, in a word or two: why the file could
     not be graded ("no file", "timeout", "SyntaxError", ...); else "not started" (every check still a TODO),
     "error" (the function raised) or "timeout" (a call did not return); else None."""
