@@ -35,11 +35,12 @@ from .engine import Job, fallback_report, grade_batch
 from .exercises import EXERCISES
 from .progress import Progress, clock
 from .runner import Limits
-from .writers import files, gradebook, gradescope, junit, lti, summary, summary_html
+from .writers import files, gradebook, gradescope, junit, lti, student_html, summary, summary_html
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 FORMATS = ("gradescope", "lti", "junit")
 MAX_WORKERS = 512   # a mistake beyond this (each worker is a process with its own sandbox)
+PAGES = "students"   # OUT/students/<page_name(id)>.html: each graded student's feedback page
 SHOWN_WARNINGS = 20   # about the class folder, on the terminal; the summary lists them all
 BATCH_SIZE = 16   # submissions per pytest session in a worker (the session costs ~0.2 s)
 
@@ -592,16 +593,39 @@ class Batch:
             exercises, ((asdict(student), report) for student, report in self._students())))
         batch = {**self.batch_info(), "not_graded": self._ungraded(), "generated_at": lti.iso_timestamp(),
                  "warnings": list(self.submissions.warnings)}
-        class_summary = summary.to_summary((report for _, report in self._students()), exercises, batch)
+        pages: set[str] = set()
+        class_summary = summary.to_summary(self._with_pages(pages), exercises, batch, (
+            ({"id": student.id, "name": student.name}, report) for student, report in self._students(graded=False)))
         files.write_json(out / "summary.json", class_summary)
         files.write_text(out / "summary.html", summary_html.to_html(class_summary))
-        self._write_formats()
+        removed = _stale_files(out / PAGES, pages, (".html",)) + self._write_formats()
+        for path in removed:
+            path.unlink(missing_ok=True)
+        for name in FORMATS:
+            if name not in self.settings.formats and (out / name).is_dir() and not any((out / name).iterdir()):
+                (out / name).rmdir()
+        if removed:
+            shown = ", ".join(str(p.relative_to(out)) for p in removed[:5]) + (", ..." if len(removed) > 5 else "")
+            self._say(f"removed {len(removed)} per-student file{'s' * (len(removed) != 1)} that no current grade "
+                      f"backs (a student no longer in {self.settings.folder} or not graded now, or a format no "
+                      f"longer chosen): {shown}")
         return class_summary
 
-    def _write_formats(self) -> None:
-        """The per-student files of the chosen formats, for every student of the folder; then any other file
-        in a format folder (a student no longer in the class, or ungraded now; a format no longer chosen) is
-        removed, and said: an upload of that folder must hold only current grades."""
+    def _with_pages(self, written: set[str]):
+        """(student, report) of every graded student, for the summary, its feedback page written on the way
+        (one report in memory at a time); the names written are added to `written`."""
+        hidden_shown = self.settings.hidden_visibility != "hidden"
+        for student, report in self._students():
+            name = student_html.page_name(student.id)
+            files.write_text(self.settings.out / PAGES / name,
+                             student_html.to_html(report, {"id": student.id, "name": student.name}, hidden_shown))
+            written.add(name)
+            yield {"id": student.id, "name": student.name, "page": f"{PAGES}/{name}"}, report
+
+    def _write_formats(self) -> list[Path]:
+        """The per-student files of the chosen formats, for every student of the folder; returns any other file
+        in a format folder (a student no longer in the class, or ungraded now; a format no longer chosen), which
+        the caller removes, and says: an upload of that folder must hold only current grades."""
         out, formats = self.settings.out, self.settings.formats
         written: dict[str, set[str]] = {name: set() for name in FORMATS}
         if "lti" in formats:
@@ -621,17 +645,7 @@ class Batch:
             if "junit" in formats:
                 files.write_text(out / "junit" / f"{student.id}.xml", junit.to_junit(report, graded_at))
                 written["junit"].add(f"{student.id}.xml")
-        removed = [path for name in FORMATS for path in _stale_files(out / name, written[name])]
-        for path in removed:
-            path.unlink(missing_ok=True)
-        for name in FORMATS:
-            if name not in formats and (out / name).is_dir() and not any((out / name).iterdir()):
-                (out / name).rmdir()
-        if removed:
-            shown = ", ".join(str(p.relative_to(out)) for p in removed[:5]) + (", ..." if len(removed) > 5 else "")
-            self._say(f"removed {len(removed)} per-student file{'s' * (len(removed) != 1)} that no current grade "
-                      f"backs (a student no longer in {self.settings.folder} or not graded now, or a format no "
-                      f"longer chosen): {shown}")
+        return [path for name in FORMATS for path in _stale_files(out / name, written[name])]
 
     def _report_end(self, graded: int, kept: int, elapsed: float, class_summary: dict) -> None:
         s, scores, out = self.settings, class_summary["scores"], self.settings.out
@@ -654,7 +668,8 @@ class Batch:
             lines.append(f"{len(self.submissions.warnings)} warnings about the class folder (above, and in the summary)")
         lines += [f"{'reports:':<12}{self.reports_dir}{os.sep} ({class_summary['students']})",
                   f"{'gradebook:':<12}{out / 'gradebook.csv'}",
-                  f"{'summary:':<12}{out / 'summary.json'}, {out / 'summary.html'}"]
+                  f"{'summary:':<12}{out / 'summary.json'}, {out / 'summary.html'}",
+                  f"{'pages:':<12}{out / PAGES}{os.sep} ({class_summary['students']}, one per student)"]
         lines += [f"{name + ':':<12}{out / name}{os.sep}" for name in s.formats]
         print("\n".join(lines))
 
@@ -662,9 +677,9 @@ class Batch:
         print(line, flush=True)
 
 
-def _stale_files(folder: Path, current: set[str]) -> list[Path]:
-    """The per-student files in a format folder (`<id>.json`, `<id>.xml`) that are not `current`."""
+def _stale_files(folder: Path, current: set[str], suffixes: tuple[str, ...] = (".json", ".xml")) -> list[Path]:
+    """The per-student files in a format folder (`<id>.json`, `<id>.xml`), or of feedback pages, not `current`."""
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                  and p.suffix in (".json", ".xml") and p.name not in current)
+                  and p.suffix in suffixes and p.name not in current)

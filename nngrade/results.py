@@ -1,7 +1,7 @@
 """Results as small dataclasses; every total is derived from the checks, never stored twice."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 SCHEMA_VERSION = "1.0"
 
@@ -81,3 +81,15 @@ class Report:
                            "score": ex.score, "max_score": ex.max_score,
                            "checks": [asdict(check) for check in ex.checks]} for ex in self.exercises],
         }
+
+
+def report_from_dict(data: dict) -> Report:
+    """The Report of a canonical report dict (Report.to_dict's output, read back from reports/<id>.json).
+    Keys a later version adds are left out; the derived totals are derived again."""
+    def known(cls, values: dict) -> dict:
+        names = {f.name for f in fields(cls)}
+        return {k: v for k, v in values.items() if k in names}
+    exercises = tuple(ExerciseResult(**{**known(ExerciseResult, ex),
+                                        "checks": tuple(CheckResult(**known(CheckResult, c)) for c in ex["checks"])})
+                      for ex in data["exercises"])
+    return Report(**{**known(Report, data), "exercises": exercises, "notices": tuple(data.get("notices", ()))})

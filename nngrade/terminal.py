@@ -1,5 +1,8 @@
 """The terminal view of a report: a grid of checks per exercise, then one line per failing quantity.
 
+`exercise_view` is what is shown, as data; `render` draws it as text (the students' feedback pages of a
+bulk run, nngrade.writers.student_html, draw the same view as HTML).
+
 Every text taken from the report is cleaned again here (a report from anywhere else must not drive
 the terminal either); colour, when asked for, is added afterwards, around our own marks only. The
 marks fall back to ASCII where the console's encoding cannot show them (cp932, ASCII consoles).
@@ -113,25 +116,75 @@ def _ascii(text: str) -> str:
     return text.replace("…", "...").replace("↪", "->")
 
 
-def _exercise(exercise: ExerciseResult, style: Style) -> list[str]:
-    head = f"{exercise.id} {_safe(exercise.title)}"
-    lines = [f"{head:<66} {_points(exercise.score):>5} / {_points(exercise.max_score)}"]
-    if exercise.problem:
-        lines.append(f"  {_safe(exercise.file or exercise.id)}: {_safe(exercise.problem)}")
+@dataclass(frozen=True)
+class Explanation:
+    """One line under an exercise's grid. `kind`: "failure" (with the status of its first failing case, the
+    rows it is about and the message), "note" (a side effect or how the function was called), "follow"
+    (rows right given the student's own earlier values) or "todo" (rows still None)."""
+    kind: str
+    rows: tuple[str, ...] = ()
+    text: str = ""
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class ExerciseView:
+    """What the terminal shows of one exercise, as data: the terminal draws it as text, the student's
+    feedback page (nngrade.writers.student_html) as HTML. Every text in it is clean already."""
+    head: str
+    score: float
+    max_score: float
+    problem: str | None                     # "file: why it could not be graded", if so
+    cases: tuple[str, ...]                  # the grid's columns
+    rows: tuple[tuple[str, dict[str, str]], ...]   # the grid's rows: (row, case -> status)
+    explanations: tuple[Explanation, ...]
+    pending_hidden: int
+    output: tuple[str, ...]                 # the student's prints shown (at most OUTPUT_LINES)
+    output_more: int                        # lines of them not shown
+
+
+def exercise_view(exercise: ExerciseResult, file_shown: str | None = None) -> ExerciseView:
+    """`file_shown`: how to name the file in the problem line (default: as the report names it)."""
+    problem = (f"{_safe(file_shown or exercise.file or exercise.id)}: {_safe(exercise.problem)}"
+               if exercise.problem else None)
     rows: dict[str, dict[str, str]] = {}
     graded = [check for check in exercise.checks if check.quantity != SIDE_EFFECTS]
     for check in graded:
-        rows.setdefault(_row(exercise, check), {})[check.case] = check.status
-    cases = list(dict.fromkeys(check.case for check in graded))
-    width = max((len(row) for row in rows), default=0) + 2
-    lines.append(" " * (width + 2) + "".join(f"{_safe(case):>10}" for case in cases))
-    for row, statuses in rows.items():
-        lines.append(f"  {_safe(row):<{width}}"
-                     + "".join(style.mark(statuses[c], 10) if c in statuses else " " * 10 for c in cases))
-    lines += _explanations(exercise, style)
-    if exercise.pending_hidden:
-        lines.append(f"  + {exercise.pending_hidden} hidden checks (other inputs and sizes) run when you submit")
-    lines += _output(exercise)
+        rows.setdefault(_safe(_row(exercise, check)), {})[_safe(check.case)] = check.status
+    printed, more = _output(exercise)
+    return ExerciseView(head=f"{exercise.id} {_safe(exercise.title)}", score=exercise.score,
+                        max_score=exercise.max_score, problem=problem,
+                        cases=tuple(dict.fromkeys(_safe(check.case) for check in graded)),
+                        rows=tuple(rows.items()), explanations=tuple(_explanations(exercise)),
+                        pending_hidden=exercise.pending_hidden, output=printed, output_more=more)
+
+
+def _exercise(exercise: ExerciseResult, style: Style) -> list[str]:
+    view = exercise_view(exercise)
+    lines = [f"{view.head:<66} {_points(view.score):>5} / {_points(view.max_score)}"]
+    if view.problem:
+        lines.append(f"  {view.problem}")
+    width = max((len(row) for row, _ in view.rows), default=0) + 2
+    lines.append(" " * (width + 2) + "".join(f"{case:>10}" for case in view.cases))
+    for row, statuses in view.rows:
+        lines.append(f"  {row:<{width}}"
+                     + "".join(style.mark(statuses[c], 10) if c in statuses else " " * 10 for c in view.cases))
+    for line in view.explanations:
+        if line.kind == "failure":
+            lines.append(f"  {style.mark(line.status)} {', '.join(line.rows)} {_highlight(line.text, style)}")
+        elif line.kind == "note":
+            lines.append(f"  {style.paint('note:', _NOTE)} {line.text}")
+        elif line.kind == "follow":
+            arrow = "↪ " if style.unicode else ""
+            lines.append(f"  {arrow}follow-through: {', '.join(line.rows)} right given your own earlier values")
+        else:
+            lines.append(f"  TODO still None: {', '.join(line.rows)}")
+    if view.pending_hidden:
+        lines.append(f"  + {view.pending_hidden} hidden checks (other inputs and sizes) run when you submit")
+    if view.output:
+        lines += ["  your output (print) while it was graded:"] + [f"  | {line}" for line in view.output]
+        if view.output_more:
+            lines.append(f"  | ... {view.output_more} more lines (the report's 'output' has them)")
     return lines
 
 
@@ -140,13 +193,13 @@ def _row(exercise: ExerciseResult, check) -> str:
     return check.quantity if single_function else f"{check.function}.{check.quantity}"
 
 
-def _explanations(exercise: ExerciseResult, style: Style) -> list[str]:
+def _explanations(exercise: ExerciseResult) -> list[Explanation]:
     """One line per distinct reason: a failing quantity's first failing case, a shared exception once,
     all open TODOs together; nothing more when the whole file failed (its problem line says it).
     The side-effect checks (0 points) are notes, never failures: a full-marks run must look like one."""
     todos, failing, followed, notes = [], {}, [], {}
     for check in exercise.checks:
-        row = _row(exercise, check)
+        row = _safe(_row(exercise, check))
         if check.follow_through and row not in followed:
             followed.append(row)
         if check.quantity == SIDE_EFFECTS:
@@ -162,37 +215,39 @@ def _explanations(exercise: ExerciseResult, style: Style) -> list[str]:
     for row, checks in failing.items():
         first = checks[0]
         cases = ", ".join(_safe(c.case) for c in checks)
-        by_message.setdefault((first.status, f"[{cases}]: {_safe(first.message)}"), []).append(_safe(row))
-    lines = [f"  {style.mark(status)} {', '.join(rows)} {_highlight(text, style)}"
-             for (status, text), rows in by_message.items()]
-    lines += [f"  {style.paint('note:', _NOTE)} {message}" for message in notes]
+        by_message.setdefault((first.status, f"[{cases}]: {_safe(first.message)}"), []).append(row)
+    lines = [Explanation("failure", tuple(rows), text, status) for (status, text), rows in by_message.items()]
+    lines += [Explanation("note", text=message) for message in notes]
     if followed:
-        arrow = "↪ " if style.unicode else ""
-        lines.append(f"  {arrow}follow-through: {', '.join(map(_safe, followed))} right given your own earlier values")
+        lines.append(Explanation("follow", tuple(followed)))
     if todos:
-        lines.append(f"  TODO still None: {', '.join(map(_safe, todos))}")
+        lines.append(Explanation("todo", tuple(todos)))
     return lines
 
 
-def _highlight(text: str, style: Style) -> str:
-    """The diagnosis ("Likely mistake: ... Hint: ...") stands out from the numbers that follow it."""
+def diagnosis(text: str) -> tuple[str, str, str]:
+    """`text` cut around its diagnosis ("Likely mistake: ... Hint: ..."), which stands out from the numbers
+    that follow it: (before, diagnosis, after); the diagnosis is "" when there is none."""
     start = text.find("Likely mistake:")
-    if not style.colour or start < 0:
-        return text
+    if start < 0:
+        return text, "", ""
     hint = text.find("Hint:", start)
     end = text.find(". ", hint if hint >= 0 else start)
     end = len(text) if end < 0 else end + 1
-    return text[:start] + style.paint(text[start:end], _DIAGNOSIS) + text[end:]
+    return text[:start], text[start:end], text[end:]
 
 
-def _output(exercise: ExerciseResult) -> list[str]:
-    """The student's own prints when a check of the exercise did not pass: how students debug. Capped."""
+def _highlight(text: str, style: Style) -> str:
+    before, diagnosed, after = diagnosis(text)
+    return before + style.paint(diagnosed, _DIAGNOSIS) + after if style.colour and diagnosed else text
+
+
+def _output(exercise: ExerciseResult) -> tuple[tuple[str, ...], int]:
+    """The student's own prints when a check of the exercise did not pass: how students debug. Capped:
+    (the lines shown, how many more there are)."""
     shown_for = {FAILED, ERROR, TIMEOUT}
     if not exercise.output.strip() or not (exercise.problem or any(
             c.status in shown_for for c in exercise.checks if c.quantity != SIDE_EFFECTS)):
-        return []
+        return (), 0
     printed = untrusted.text(exercise.output, 4000, multiline=True).rstrip("\n").split("\n")
-    lines = ["  your output (print) while it was graded:"] + [f"  | {line}" for line in printed[:OUTPUT_LINES]]
-    if len(printed) > OUTPUT_LINES:
-        lines.append(f"  | ... {len(printed) - OUTPUT_LINES} more lines (the report's 'output' has them)")
-    return lines
+    return tuple(printed[:OUTPUT_LINES]), max(len(printed) - OUTPUT_LINES, 0)

@@ -84,8 +84,8 @@ def test_files_no_current_grade_backs_are_removed_and_said(graded, capsys):
     capsys.readouterr()
     assert grade(folder, out) == 0
     said = capsys.readouterr().out
-    assert "removed 3 per-student files that no current grade backs" in said, said
-    for name in ("gradescope/bob.json", "lti/bob.json", "junit/bob.xml"):
+    assert "removed 4 per-student files that no current grade backs" in said, said
+    for name in ("gradescope/bob.json", "lti/bob.json", "junit/bob.xml", "students/bob.html"):
         assert not (out / name).exists(), name
     assert (out / "reports" / "bob.json").exists()                        # his report is kept: nothing lost
     assert set(rows(out)) == {"alice"} and (out / "lti" / "alice.json").exists()

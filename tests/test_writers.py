@@ -12,7 +12,7 @@ import pytest
 
 import junit_rules
 from helpers import REPO, edited_reference, grade_files, reference_source
-from nngrade.writers import files, gradebook, gradescope, junit, lti, summary, summary_html
+from nngrade.writers import files, gradebook, gradescope, junit, lti, student_html, summary, summary_html
 
 SCHEMAS = REPO / "nngrade" / "schema"
 
@@ -230,6 +230,10 @@ def test_each_consumers_rules_refuse_what_that_consumer_refuses(reports):
 
 # --- gradebook ---------------------------------------------------------------------------------
 
+def _graded(reports: dict[str, dict]):
+    return (({"id": name, "name": name, "page": None}, report) for name, report in reports.items())
+
+
 def _exercises(report: dict) -> list[dict]:
     return [{"id": e["id"], "title": e["title"], "max_score": e["max_score"]} for e in report["exercises"]]
 
@@ -298,7 +302,7 @@ def test_bulk_keeps_a_plain_folders_own_name_for_the_gradebook(tmp_path):
 
 def test_summary_counts_scores_checks_and_problems(reports):
     exercises = _exercises(reports["right"])
-    result = summary.to_summary(iter(reports.values()), exercises, {"seed": 7, "exercises": ["04", "07"]})
+    result = summary.to_summary(_graded(reports), exercises, {"seed": 7, "exercises": ["04", "07"]})
     assert result["students"] == len(reports) == sum(result["histogram"]["counts"])
     assert result["nothing_gradable"] == 1
     assert result["scores"]["full_marks"] == 2 and result["scores"]["zero"] == 2   # right, chatty; broken, nothing
@@ -317,19 +321,21 @@ def test_summary_counts_a_misconception_once_per_student():
              "status": "failed", "score": 0.0, "max_score": 1.0, "message": "", "misconception": "forgot-derivative"}
     report = {"score": 0.0, "max_score": 2.0, "exercises": [{"id": "07", "title": "t", "file": "f.py", "problem": None,
               "score": 0.0, "max_score": 2.0, "checks": [check, {**check, "name": "f.q[hidden-1]", "case": "hidden-1"}]}]}
-    result = summary.to_summary([report, report], [{"id": "07", "title": "t", "max_score": 2.0}], {})
-    assert result["misconceptions"] == [{"exercise": "07", "quantity": "q", "misconception": "forgot-derivative",
-                                         "count": 2}]
+    result = summary.to_summary([({"id": "a"}, report), ({"id": "b"}, report)],
+                                [{"id": "07", "title": "t", "max_score": 2.0}], {})
+    assert result["misconceptions"] == [{"exercise": "07", "quantity": "q", "quantities": ["q"],
+                                         "misconception": "forgot-derivative", "title": "forgot-derivative",
+                                         "count": 2, "students": ["a", "b"]}]
 
 
 def test_summary_html_is_self_contained_with_plots_and_escapes_names(reports):
     exercises = _exercises(reports["right"])
-    result = summary.to_summary(iter(reports.values()), exercises, {"seed": 7, "exercises": ["04", "07"]})
-    result["checks"][0]["name"] = "<script>alert(1)</script>"
+    result = summary.to_summary(_graded(reports), exercises, {"seed": 7, "exercises": ["04", "07"]})
+    result["quantities"][0]["quantity"] = "<script>alert(1)</script>"
     page = summary_html.to_html(result)
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    assert page.count("<svg") == 1 + len(exercises)           # the histogram and one failure chart per exercise
-    assert "<script" not in page and "&lt;script&gt;" in page
+    assert page.count("<svg") == 1           # the histogram
+    assert page.count("<script") == page.count(summary_html.SCRIPT_ELEMENT) == 1 and "&lt;script&gt;" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)   # nothing fetched
     assert "@import" not in page and "url(" not in page
     for svg in re.findall(r"<svg.*?</svg>", page, flags=re.S):
@@ -385,15 +391,18 @@ def write_every_format(report: dict, student: dict, folder) -> dict[str, str]:
     assert len(rows) == 3 and all(len(row) == len(rows[0]) for row in rows)
     for cell in (c for row in rows for c in row):
         assert not re.match("[=+@\t\r\n]|-(?![0-9.]+$)", cell), cell          # no formula for a spreadsheet
-    class_summary = summary.to_summary([report], exercises, {"seed": report["seed"], "warnings": [HOSTILE_TEXT]})
+    class_summary = summary.to_summary([({**student, "page": "students/x.html"}, report)], exercises,
+                                       {"seed": report["seed"], "warnings": [HOSTILE_TEXT]})
     files.write_json(folder / "summary.json", class_summary)
     files.write_text(folder / "summary.html", summary_html.to_html(class_summary))
+    files.write_text(folder / "student.html", student_html.to_html(report, student))
     texts = {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()}
     for name, text in texts.items():
         if name != "report.json" and not name.endswith(".json"):
             assert not CONTROL.search(text.replace("\n", "").replace("\t", "")), (name, CONTROL.search(text))
     page = texts["summary.html"]
-    assert "<script" not in page and "\x1b" not in page
+    assert page.count("<script") == page.count(summary_html.SCRIPT_ELEMENT) == 1 and "\x1b" not in page
+    assert "<script" not in texts["student.html"] and "\x1b" not in texts["student.html"]
     for svg in re.findall(r"<svg.*?</svg>", page, flags=re.S):
         ET.fromstring(svg)
     from nngrade.results import CheckResult, ExerciseResult, Report

@@ -10,5 +10,6 @@ files.py holds the only code that touches the disk.
 | junit.py          | JUnit XML, for CI-style consumers                                 |
 | gradebook.py      | a gradebook CSV that Canvas imports                               |
 | summary.py        | the class summary (score distribution, failure rate per check)    |
-| summary_html.py   | the class summary as one self-contained HTML page with SVG plots  |
+| summary_html.py   | the class page: students, mistakes, quantities (one static page)  |
+| student_html.py   | a student's feedback page, the terminal's view as HTML            |
 """
