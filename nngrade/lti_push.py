@@ -356,10 +356,10 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def assertion(platform: Platform, now: float | None = None) -> str:
+def assertion(platform: Platform) -> str:
     """The signed JWT of the client-credentials grant (IMS Security Framework 4.1.1)."""
     import jwt
-    issued = int(now if now is not None else time.time())
+    issued = int(time.time())
     claims = {"iss": platform.client_id, "sub": platform.client_id, "aud": platform.audience or platform.token_url,
               "iat": issued, "exp": issued + ASSERTION_LIFETIME, "jti": uuid.uuid4().hex}
     headers = {"kid": platform.key_id} if platform.key_id else None

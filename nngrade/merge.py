@@ -101,9 +101,10 @@ def _load(folder: Path) -> Loaded:
         raise UsageError(f"{folder}: shard {state['shard']} did not finish (it is still running, or was stopped): "
                          "run it again to the end, then merge")
     batch = ledger.read_batch(folder)
-    needed = ("seed", "exercises", "timeout", "grader", "isolation", "folder")
-    if batch is None or any(key not in batch for key in needed):
-        raise UsageError(f"{folder / ledger.BATCH}: missing or unreadable: run the shard again")
+    if batch is None or not (isinstance(batch.get("seed"), int) and isinstance(batch.get("exercises"), list)
+                             and isinstance(batch.get("timeout"), (int, float)) and isinstance(batch.get("grader"), str)
+                             and isinstance(batch.get("isolation"), str) and isinstance(batch.get("folder"), str)):
+        raise UsageError(f"{folder / ledger.BATCH}: missing, unreadable or incomplete: run the shard again")
     return Loaded(folder, state, batch, ledger.Ledger(folder).records)
 
 
@@ -116,7 +117,8 @@ def _damaged(state: dict) -> str:
     if state.get("shard") != f"{state['index']}/{state['count']}":
         return "its shard number disagrees with itself"
     cls = state.get("class")
-    if not (isinstance(cls, dict) and whole(cls.get("submissions")) and isinstance(cls.get("roster"), str)):
+    if not (isinstance(cls, dict) and whole(cls.get("submissions")) and whole(cls.get("students"))
+            and isinstance(cls.get("roster"), str)):
         return "no class"
     if not (isinstance(state.get("warnings"), list) and all(isinstance(w, str) for w in state["warnings"])):
         return "no warnings list"
