@@ -55,6 +55,7 @@ ATTEMPTS = 5               # per request: the first and four more after 429, 5xx
 BACKOFF_SECONDS = 1.0      # the first wait; doubled each time
 MAX_WAIT_SECONDS = 60.0    # a Retry-After longer than this is not waited for in full
 REQUEST_TIMEOUT = 30.0
+MAX_BODY = 1_000_000       # bytes of an answer read: a token or an error is small, whatever a platform sends
 ASSERTION_LIFETIME = 300   # seconds: the JWT is used at once, for one token request
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
 SHOWN = 20                 # scores listed by a dry run (the rest are counted)
@@ -74,7 +75,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = ArgumentParser(prog="grade.py lti push", description="Send the LTI scores of a graded folder "
                             "(OUT/lti/, from grade.py bulk --formats lti) to an LTI 1.3 platform's line item; a "
                             "re-run sends only what changed.")
-    parser.add_argument("out", type=Path, help="the graded folder (grade.py bulk's --out)")
+    parser.add_argument("out", type=Path, metavar="OUT", help="the graded folder (grade.py bulk's --out)")
     parser.add_argument("--platform", type=Path, required=True, metavar="platform.json",
                         help="the platform and the tool's registration on it: " + "; ".join(
                             f"{key}: {what}" for key, what in PLATFORM_KEYS.items()))
@@ -302,9 +303,9 @@ class Client:
             request = urllib.request.Request(url, data=body, headers=headers, method="POST")
             try:
                 with _OPENER.open(request, timeout=REQUEST_TIMEOUT) as answer:
-                    response = Response(answer.status, answer.read(), dict(answer.headers))
+                    response = Response(answer.status, answer.read(MAX_BODY), dict(answer.headers))
             except urllib.error.HTTPError as error:
-                response = Response(error.code, error.read() or b"", dict(error.headers or {}))
+                response = Response(error.code, error.read(MAX_BODY) or b"", dict(error.headers or {}))
             except (OSError, http.client.HTTPException) as exc:   # refused, reset, timed out, cut short
                 if attempt == self.attempts:
                     reason = getattr(exc, "reason", None) or exc

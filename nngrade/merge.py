@@ -33,7 +33,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = ArgumentParser(prog="grade.py bulk merge", description="Combine the output folders of "
                             "'grade.py bulk --shard K/N' runs (all N of them) into one output folder, as one run "
                             "over the whole class would have written it.")
-    parser.add_argument("out", type=Path, help="the merged output folder (new, or an earlier merge's)")
+    parser.add_argument("out", type=Path, metavar="OUT", help="the merged output folder (new, or an earlier merge's)")
     parser.add_argument("shards", type=Path, nargs="+", metavar="SHARD", help="the shards' output folders")
     parser.add_argument("--formats", type=bulk._parse_formats, metavar="LIST",
                         help=f"per-student formats to write: {', '.join(bulk.FORMATS)}, or 'none' (default: the "
@@ -89,7 +89,7 @@ def main(argv: list[str]) -> int:
 
 def _load(folder: Path) -> Loaded:
     if not folder.is_dir():
-        raise UsageError(f"{folder}: no such folder")
+        raise UsageError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
     state = shard.read_state(folder)
     if state is None:
         raise UsageError(f"{folder}: not a shard's output folder (no readable {shard.SHARD_FILE}): shards are "
