@@ -270,3 +270,29 @@ def test_a_shard_folder_is_not_reused_for_another_share(graded):
     assert "holds the grades of shard 1/4" in said
     assert "holds the grades of shard 1/4" in refused(str(root / "class"), "--out", str(shard_one))
     assert (shard_one / "gradebook.csv").read_bytes() == before
+
+
+def test_a_stopped_shard_is_not_merged_until_it_is_run_to_the_end(tmp_path):
+    import signal
+    import time
+    make_class(tmp_path / "class", 3, ("correct", "loop", "empty"))
+    command = bulk_command(str(tmp_path / "class"), "--out", str(tmp_path / "only"), "--shard", "1/1", "--seed", "5",
+                           "--exercises", "07", "--timeout", "6", "--workers", "1", "--quiet")
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = tmp_path / "only" / "shard.json"
+    try:
+        deadline = time.monotonic() + 120
+        while not state.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)      # the loop holds the run for 6 s: it is stopped midway
+    finally:
+        _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    assert json.loads(state.read_text())["finished"] is False
+    assert "did not finish" in refused("merge", str(tmp_path / "merged"), str(tmp_path / "only"))
+    again = run(*command[3:-2])       # the same command (bulk_command adds the isolation again)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(state.read_text())["finished"] is True
+    merged = run("merge", str(tmp_path / "merged"), str(tmp_path / "only"))
+    assert merged.returncode == 0, merged.stderr
+    assert sorted(p.stem for p in (tmp_path / "merged" / "reports").glob("*.json")) == ["s000", "s001", "s002"]
