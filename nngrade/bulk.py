@@ -49,7 +49,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                      ".zip per student (Canvas and Gradescope exports understood); re-running grades only what is "
                      "missing or changed.")
     parser.add_argument("folder", type=Path, help="the class folder")
-    parser.add_argument("--out", type=Path, help="output folder (default: FOLDER-graded beside FOLDER)")
+    parser.add_argument("--out", type=Path, help="output folder (default: FOLDER-graded beside FOLDER; with --shard "
+                        "K/N, FOLDER-graded/shard-K)")
     parser.add_argument("--exercises", nargs="+", metavar="ID",
                         help="exercise ids to grade (default: the previous run's, else all five)")
     parser.add_argument("--workers", type=_workers, default=min(MAX_WORKERS, os.cpu_count() or 1),
@@ -193,6 +194,8 @@ def _out_folder(args: argparse.Namespace) -> Path:
     if not args.folder.is_dir():
         raise UsageError(f"{args.folder}: no such folder")
     out = args.out or args.folder.resolve().parent / f"{args.folder.resolve().name}-graded"
+    if args.out is None and args.shard is not None:   # the shards side by side, to merge into the folder above them
+        out = out / f"shard-{args.shard.index}"
     check_output_path(out, "--out", folder=True)
     if out.resolve() == args.folder.resolve() or args.folder.resolve() in out.resolve().parents:
         raise UsageError(f"--out {out} is inside the class folder: every report would look like a submission")

@@ -40,6 +40,11 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           env=env or os.environ.copy())
 
 
+def job_free_environment() -> dict:
+    """This process's environment without a job's index (the tests may themselves run in a Slurm or Kubernetes job)."""
+    return {k: v for k, v in os.environ.items() if k != "JOB_COMPLETION_INDEX" and not k.startswith("SLURM_ARRAY_")}
+
+
 def expected_shard(student_id: str, count: int) -> int:
     return 1 + int.from_bytes(hashlib.sha256(student_id.encode("utf-8")).digest()[:8], "big") % count
 
@@ -88,8 +93,11 @@ def graded(tmp_path_factory):
               "--formats", "gradescope,lti,junit"]
     processes = []
     for index in range(SHARDS):
-        # Shard K from a Kubernetes Indexed Job's index K-1, as the README's Job runs it; each its own hash seed.
-        env = {**os.environ, "JOB_COMPLETION_INDEX": str(index), "PYTHONHASHSEED": str(index + 1)}
+        # Shard K as the README's jobs run them: two from a Kubernetes Indexed Job's index (K-1), two from a Slurm
+        # array's task (--array=1-4: K); each process with a hash seed of its own.
+        job = ({"JOB_COMPLETION_INDEX": str(index)} if index < 2 else
+               {"SLURM_ARRAY_TASK_ID": str(index + 1), "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "4"})
+        env = {**job_free_environment(), **job, "PYTHONHASHSEED": str(index + 1)}
         processes.append(subprocess.Popen(
             bulk_command(str(root / "class"), "--out", str(root / f"shard-{index}"), "--shard", f"auto/{SHARDS}",
                          *common), cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
@@ -172,7 +180,7 @@ def refused(*args: str, env: dict | None = None) -> str:
 def test_bad_shard_values_are_refused_before_anything_runs(tmp_path):
     (tmp_path / "class" / "alice").mkdir(parents=True)
     out = tmp_path / "out"
-    env = {k: v for k, v in os.environ.items() if k not in ("JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID")}
+    env = job_free_environment()
     cases = {"0/4": "must be 1 to 4", "5/4": "must be 1 to 4", "x/y": "give K/N", "1/0": "must be 1 to",
              "-1/4": "give K/N", "1/4/2": "give K/N", "": "give K/N", "1.5/4": "give K/N", "auto": "give K/N",
              "auto/4": "neither JOB_COMPLETION_INDEX"}
@@ -203,6 +211,16 @@ def test_the_shard_index_from_kubernetes_or_slurm():
         parse("auto/4", {"SLURM_ARRAY_TASK_ID": "8", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_STEP": "2"})
     # A Kubernetes index wins over a Slurm task (a Job never sets Slurm's variables; an outer allocation may).
     assert parse("auto/4", {"JOB_COMPLETION_INDEX": "1", "SLURM_ARRAY_TASK_ID": "3"}) == Shard(2, 4)
+
+
+def test_a_shard_without_out_goes_beside_the_others_under_the_class_default(tmp_path):
+    (tmp_path / "class" / "erin").mkdir(parents=True)
+    result = run(str(tmp_path / "class"), "--shard", "1/1", "--seed", "1", "--exercises", "07", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "class-graded" / "shard-1" / "reports" / "erin.json").is_file()
+    merged = run("merge", str(tmp_path / "class-graded"), str(tmp_path / "class-graded" / "shard-1"))
+    assert merged.returncode == 0, merged.stderr
+    assert (tmp_path / "class-graded" / "reports" / "erin.json").is_file()
 
 
 def copy_shard(source: Path, target: Path, edit=None) -> Path:
