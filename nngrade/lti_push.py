@@ -25,6 +25,7 @@ import http.client
 import ipaddress
 import json
 import os
+import ssl
 import stat
 import sys
 import time
@@ -307,8 +308,11 @@ class Client:
             except urllib.error.HTTPError as error:
                 response = Response(error.code, error.read(MAX_BODY) or b"", dict(error.headers or {}))
             except (OSError, http.client.HTTPException) as exc:   # refused, reset, timed out, cut short
+                reason = getattr(exc, "reason", None) or exc
+                if isinstance(reason, ssl.SSLCertVerificationError):    # no retry makes it another server
+                    raise Refused(f"the certificate of {_origin(url)} does not verify "
+                                  f"({untrusted.text(reason.verify_message or reason, 200)}): check the URL") from None
                 if attempt == self.attempts:
-                    reason = getattr(exc, "reason", None) or exc
                     raise PushError(f"cannot reach the platform at {_origin(url)} after {attempt} attempts "
                                     f"({untrusted.text(reason, 200) or type(exc).__name__})") from None
                 self._wait(attempt, None)

@@ -17,6 +17,7 @@ import base64
 import json
 import re
 import secrets
+import ssl
 import threading
 import time
 from datetime import datetime
@@ -50,10 +51,18 @@ class Rejected(Exception):
 
 
 class Platform:
-    def __init__(self, public_key, client_id: str = "nngrade-tool", lineitems=("1", "2"), token_uses: int | None = None):
+    def __init__(self, public_key, client_id: str = "nngrade-tool", lineitems=("1", "2"), token_uses: int | None = None,
+                 tls: tuple[str, str] | None = None):
+        """`tls`: (certificate file, key file) to serve https on, as a real platform does."""
         self.public_key, self.client_id, self.lineitems, self.token_uses = public_key, client_id, lineitems, token_uses
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        # A certificate names a host: https goes to localhost, plain http to the loopback address itself.
+        where = "https://localhost" if tls is not None else "http://127.0.0.1"
+        self.base = f"{where}:{self.server.server_address[1]}"
         self.token_url = f"{self.base}/auth/token"
         self.lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []          # (path with query, answer) of every request

@@ -230,6 +230,40 @@ def test_a_refused_token_is_one_line_and_sends_nothing(tmp_path, tool_key, capsy
         assert "invalid_client" in one_line_error(capsys)
 
 
+def self_signed(folder: Path) -> tuple[str, str]:
+    """A certificate for localhost, signed by its own key (what a test platform can have)."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+                   .not_valid_after(now + datetime.timedelta(hours=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .sign(key, hashes.SHA256()))
+    (folder / "platform-cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "platform-key.pem").write_bytes(pem(key))
+    return str(folder / "platform-cert.pem"), str(folder / "platform-key.pem")
+
+
+def test_https_with_a_certificate_that_verifies_and_one_that_does_not(tmp_path, tool_key, capsys, monkeypatch):
+    out = graded_folder(tmp_path)
+    tls = self_signed(tmp_path)
+    with Platform(tool_key.public_key(), tls=tls) as secure:
+        assert secure.token_url.startswith("https://localhost:")
+        config = platform_file(tmp_path, secure, tool_key)
+        waits = []
+        assert push(out, config, waits=waits) == 2           # not trusted: refused at once, never retried
+        assert "does not verify" in one_line_error(capsys) and waits == [] and secure.scores == {}
+        monkeypatch.setenv("SSL_CERT_FILE", tls[0])          # trusted, as a platform's real certificate is
+        assert push(out, config) == 0
+        assert len(secure.scores["1"]) == 4 and secure.errors == []
+
+
 def test_an_expired_token_is_fetched_again(tmp_path, tool_key):
     out = graded_folder(tmp_path)
     with Platform(tool_key.public_key(), token_uses=2) as stingy:
