@@ -79,7 +79,8 @@ def main(argv: list[str]) -> int:
         return bulk.EXIT_USAGE
     students = sum(len(sub.students) for sub in merged.submissions)
     first = shards[0].batch
-    print(f"merged {len(shards)} shards ({students} students) into {args.out} · exercises "
+    print(f"merged {len(shards)} shard{'s' * (len(shards) != 1)} ({students} student{'s' * (students != 1)}) into "
+          f"{args.out} · exercises "
           f"{' '.join(first['exercises'])} · seed {first['seed']} · grader {first['grader']}")
     print("\n".join(merged.outcome_lines(class_summary, again="run their shards again, then merge again")))
     return bulk.EXIT_INCOMPLETE if merged.incomplete else bulk.EXIT_OK
@@ -269,34 +270,39 @@ def _check_out(out: Path, shards: list[Loaded], force: bool) -> None:
 class Merged(bulk.Batch):
     """The whole class, rebuilt from its shards: bulk's outputs, written from the merged reports and manifest."""
 
-    def __init__(self, settings: bulk.Settings, found: ingest.Found, shards: list[Loaded], folder: str):
+    def __init__(self, settings: bulk.Settings, found: ingest.Found, shards: list[Loaded]):
         super().__init__(settings, found)
         self.grader = shards[0].batch["grader"]    # what graded the reports, not this copy of nngrade
         self.config = shards[0].batch.get("config", self.config)
         self.sources = [str(shard_.folder.resolve()) for shard_ in sorted(shards, key=lambda s: s.state["index"])]
-        self.folder = folder
-        self.incomplete = [sub.key for sub in found
-                           if any(self.ledger.records.get(st.id, {}).get("complete") is not True for st in sub.students)]
+        self.folder = _class_folder(shards)
 
     def batch_info(self) -> dict:
         return {**super().batch_info(), "folder": self.folder, "merged_from": self.sources}
 
+    def take_records(self) -> None:
+        """The merged manifest, once written: the grades the outputs are rendered from."""
+        self.ledger = ledger.Ledger(self.settings.out)
+        self.incomplete = [sub.key for sub in self.submissions if any(
+            self.ledger.records.get(st.id, {}).get("complete") is not True for st in sub.students)]
+
 
 def _write(settings: bulk.Settings, shards: list[Loaded], placed: list[tuple[Loaded, dict]]) -> Merged:
-    """The merged reports, manifest and batch.json, then a Batch over them (its outputs are written by the caller)."""
+    """batch.json, the merged reports and manifest, then a Batch over them (its outputs are written by the caller)."""
     out = settings.out
-    submissions, records = [], []
-    for shard_, sub in placed:
-        students = tuple(ingest.Student(**{name: st[name] for name in STUDENT_FIELDS}) for st in sub["students"])
-        submissions.append(ingest.Submission(key=sub["key"], label=sub["label"], students=students))
-        for student in students:
+    submissions = [ingest.Submission(key=sub["key"], label=sub["label"], students=tuple(
+        ingest.Student(**{name: st[name] for name in STUDENT_FIELDS}) for st in sub["students"])) for _, sub in placed]
+    merged = Merged(settings, ingest.Found(submissions, list(shards[0].state["warnings"])), shards)
+    # batch.json first: a merge stopped midway leaves an OUT that the next merge may replace without --force.
+    ledger.write_batch(out, merged.batch_info())
+    (out / shard.SHARD_FILE).unlink(missing_ok=True)    # --force over a shard's own folder: not a shard now
+    records = []
+    for (shard_, _), submission in zip(placed, submissions):
+        for student in submission.students:
             text = (shard_.folder / "reports" / f"{student.id}.json").read_text(encoding="utf-8")
             files.write_text(out / "reports" / f"{student.id}.json", text)
             records.append(shard_.records[student.id])
     # The manifest whole, atomically: a re-merge replaces the last one's records.
     files.write_text(out / ledger.MANIFEST, "".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
-    (out / shard.SHARD_FILE).unlink(missing_ok=True)    # --force over a shard's own folder: not a shard now
-    merged = Merged(settings, ingest.Found(submissions, list(shards[0].state["warnings"])), shards,
-                    _class_folder(shards))
-    ledger.write_batch(out, merged.batch_info())
+    merged.take_records()
     return merged
