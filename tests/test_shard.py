@@ -162,6 +162,9 @@ def test_the_merge_of_the_shards_is_the_single_run(graded, tmp_path):
     batch = json.loads((merged / "batch.json").read_text())
     assert batch["merged_from"] == [str((root / f"shard-{i}").resolve()) for i in range(SHARDS)]
     assert not (merged / "shard.json").exists()
+    # A merge again (a shard was run again, say) replaces the last one.
+    assert run("merge", str(merged), *(str(root / f"shard-{i}") for i in reversed(range(SHARDS)))).returncode == 0
+    assert (merged / "gradebook.csv").read_bytes() == (whole / "gradebook.csv").read_bytes()
     # An ordinary output folder: a re-run over the class grades nobody, keeps every grade.
     again = run(str(root / "class"), "--out", str(merged))
     assert again.returncode == 0, again.stderr
