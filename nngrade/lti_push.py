@@ -81,6 +81,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="the platform and the tool's registration on it: " + "; ".join(
                             f"{key}: {what}" for key, what in PLATFORM_KEYS.items()))
     parser.add_argument("--dry-run", action="store_true", help="say what would be sent; send nothing")
+    parser.add_argument("--all", action="store_true", help="send every score, also those sent before unchanged")
     return parser.parse_args(argv[1:])
 
 
@@ -424,8 +425,10 @@ def send(session: Session, score: dict) -> Response:
 
 # --- the command -------------------------------------------------------------------------------
 
-def plan(scores: dict[str, dict], platform: Platform, record: Record) -> tuple[list[tuple[str, dict]], int, list[str]]:
-    """(scores to send, how many were sent before unchanged, students without an LTI user id in `users`)."""
+def plan(scores: dict[str, dict], platform: Platform, record: Record,
+         every: bool = False) -> tuple[list[tuple[str, dict]], int, list[str]]:
+    """(scores to send, how many were sent before unchanged, students without an LTI user id in `users`);
+    `every`: send the unchanged ones too."""
     todo, unchanged, unmapped = [], 0, []
     for student, score in scores.items():
         if platform.users is not None:
@@ -433,7 +436,7 @@ def plan(scores: dict[str, dict], platform: Platform, record: Record) -> tuple[l
                 unmapped.append(student)
                 continue
             score = {**score, "userId": platform.users[student]}
-        if record.sent(platform.lineitem, student, score):
+        if not every and record.sent(platform.lineitem, student, score):
             unchanged += 1
         else:
             todo.append((student, score))
@@ -447,9 +450,9 @@ def main(argv: list[str] | None = None, client: Client | None = None) -> int:
             raise UsageError(f"{args.out}: no such folder")
         platform = load_platform(args.platform)
         if args.dry_run:
-            return _dry_run(args.out, platform, load_scores(args.out))
+            return _dry_run(args.out, platform, load_scores(args.out), args.all)
         with ledger.Lock(args.out):    # not while bulk rewrites lti/, nor two pushes at once
-            return _push(args.out, platform, load_scores(args.out), client or Client())
+            return _push(args.out, platform, load_scores(args.out), client or Client(), args.all)
     except (UsageError, Refused, ledger.Locked) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -481,9 +484,9 @@ def _describe(score: dict) -> str:
     return f"{score['userId']}: {given}{score['activityProgress']}/{score['gradingProgress']}"
 
 
-def _dry_run(out: Path, platform: Platform, scores: dict[str, dict]) -> int:
+def _dry_run(out: Path, platform: Platform, scores: dict[str, dict], every: bool) -> int:
     assertion(platform)    # the key signs: a push would get as far as asking for a token
-    todo, unchanged, unmapped = plan(scores, platform, Record(out))
+    todo, unchanged, unmapped = plan(scores, platform, Record(out), every)
     _header(out, platform, scores, todo, unchanged, unmapped)
     for _, score in todo[:SHOWN]:
         print(f"would send {_describe(score)}")
@@ -493,9 +496,9 @@ def _dry_run(out: Path, platform: Platform, scores: dict[str, dict]) -> int:
     return EXIT_INCOMPLETE if unmapped else EXIT_OK
 
 
-def _push(out: Path, platform: Platform, scores: dict[str, dict], client: Client) -> int:
+def _push(out: Path, platform: Platform, scores: dict[str, dict], client: Client, every: bool) -> int:
     record = Record(out)
-    todo, unchanged, unmapped = plan(scores, platform, record)
+    todo, unchanged, unmapped = plan(scores, platform, record, every)
     _header(out, platform, scores, todo, unchanged, unmapped)
     session, refused, sent = Session(platform, client), [], 0
     last_said = time.monotonic()

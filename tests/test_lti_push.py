@@ -161,6 +161,9 @@ def test_a_rerun_sends_only_what_changed(tmp_path, platform, tool_key, capsys):
     (out / "lti" / "bob.json").write_text(json.dumps(regraded))
     assert push(out, config) == 0
     assert platform.scores["1"][4:] == [regraded]
+    # --all sends them all again
+    assert push(out, config, "--all") == 0
+    assert len(platform.scores["1"]) == 9
     # another line item has had nothing yet
     assert push(out, platform_file(tmp_path, platform, tool_key, lineitem=platform.lineitem("2"))) == 0
     assert len(platform.scores["2"]) == 4
