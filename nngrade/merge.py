@@ -214,7 +214,7 @@ def _check_record(shard_: Loaded, student_id: str) -> None:
 
 
 def _shown(value) -> str:
-    return " ".join(value) if isinstance(value, list) else "none" if value is None else str(value)
+    return " ".join(map(str, value)) if isinstance(value, list) else "none" if value is None else str(value)
 
 
 def _common(shards: list[Loaded], key: str, option: str, given):
