@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
     first = shards[0].batch
     print(f"merged {len(shards)} shard{'s' * (len(shards) != 1)} ({students} student{'s' * (students != 1)}) into "
           f"{args.out} · exercises "
-          f"{' '.join(first['exercises'])} · seed {first['seed']} · grader {first['grader']}")
+          f"{' '.join(settings.exercise_ids)} · seed {settings.seed} · grader {first['grader']}")
     print("\n".join(merged.outcome_lines(class_summary, again="run their shards again, then merge again")))
     return bulk.EXIT_INCOMPLETE if merged.incomplete else bulk.EXIT_OK
 
