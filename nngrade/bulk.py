@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import ingest, ledger, pool, sandbox
+from . import ingest, ledger, pool, sandbox, shard
 from .cli import ArgumentParser, UsageError, add_isolation_option, check_output_path, exercise_ids, seconds
 from .cli import seed as seed_type
 from .engine import Job, fallback_report, grade_batch
@@ -50,7 +50,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                      ".zip per student (Canvas and Gradescope exports understood); re-running grades only what is "
                      "missing or changed.")
     parser.add_argument("folder", type=Path, help="the class folder")
-    parser.add_argument("--out", type=Path, help="output folder (default: FOLDER-graded beside FOLDER)")
+    parser.add_argument("--out", type=Path, help="output folder (default: FOLDER-graded beside FOLDER; with --shard "
+                        "K/N, FOLDER-graded/shard-K)")
     parser.add_argument("--exercises", nargs="+", metavar="ID",
                         help="exercise ids to grade (default: the previous run's, else all five)")
     parser.add_argument("--workers", type=_workers, default=min(MAX_WORKERS, os.cpu_count() or 1),
@@ -69,6 +70,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--force", action="store_true", help="grade every student again, even if unchanged; and "
                         "grade into an --out that holds another class's grades, or from an empty class folder")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.add_argument("--shard", type=shard.parse, metavar="K/N",
+                        help="grade only shard K of N of the class (by student id), into an --out of its own; "
+                        "auto/N takes K from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; combine the shards with "
+                        "'grade.py bulk merge OUT SHARD...'")
     add_isolation_option(parser)
     return parser.parse_args(argv)
 
@@ -92,16 +97,24 @@ class Settings:
     recovered_from: str = ""           # batch.json was lost: the settings kept came from this file or folder
     previous_folder: str = ""          # the class folder OUT was last graded from, if known
     isolation: str = sandbox.PROCESS   # the level this run grades at, chosen once (nngrade.sandbox.LEVELS)
+    shard: shard.Shard | None = None   # grade only this share of the class (nngrade.shard)
+    previous_shard: str | None = None  # the share OUT holds the grades of ("2/4"), None for a whole class
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[2:] if argv is None else argv)
+    if argv[:1] == ["merge"]:   # `grade.py bulk merge OUT SHARD...` (a class folder named merge: ./merge)
+        from . import merge
+        return merge.main(argv[1:])
     with _Signals() as signals:
         try:
-            args = parse_args(list(sys.argv[2:] if argv is None else argv))
+            args = parse_args(argv)
             out = _out_folder(args)
             with ledger.Lock(out):
                 settings = _settings(args, out)
                 submissions = ingest.discover(settings.folder)
+                if settings.shard is not None:
+                    submissions = shard.Share(submissions, settings.shard)
                 _refuse_to_mix(settings, submissions)
                 return Batch(settings, submissions, signals).run()
         except (UsageError, ingest.IngestError, ledger.Locked) as exc:
@@ -182,6 +195,8 @@ def _out_folder(args: argparse.Namespace) -> Path:
     if not args.folder.is_dir():
         raise UsageError(f"{args.folder}: no such folder")
     out = args.out or args.folder.resolve().parent / f"{args.folder.resolve().name}-graded"
+    if args.out is None and args.shard is not None:   # the shards side by side, to merge into the folder above them
+        out = out / f"shard-{args.shard.index}"
     check_output_path(out, "--out", folder=True)
     if out.resolve() == args.folder.resolve() or args.folder.resolve() in out.resolve().parents:
         raise UsageError(f"--out {out} is inside the class folder: every report would look like a submission")
@@ -208,6 +223,9 @@ def _settings(args: argparse.Namespace, out: Path) -> Settings:
         seed = args.seed
     elif isinstance(previous.get("seed"), int):
         seed, kept = _kept(previous, "seed", seed_type, "--seed N"), ["seed", *kept]
+    elif args.shard is not None:
+        raise UsageError(f"--shard {args.shard}: give --seed N, the same for every shard (each would pick a fresh "
+                         "seed of its own, and shards with other hidden cases cannot be merged)")
     else:
         seed = secrets.randbelow(2 ** 31)
     formats = given_formats if given_formats is not None else _previous_formats(previous, out)
@@ -219,7 +237,8 @@ def _settings(args: argparse.Namespace, out: Path) -> Settings:
                     kept=tuple(kept), recovered_from=source, previous_folder=_previous_folder(previous, out),
                     timeout=timeout, data_path=data_path, data=data, notices=notices, workers=args.workers,
                     formats=formats, hidden_visibility=visibility, force=args.force, quiet=args.quiet,
-                    isolation=isolation_level(args.isolation))
+                    isolation=isolation_level(args.isolation), shard=args.shard,
+                    previous_shard=(shard.read_state(out) or {}).get("shard"))
 
 
 def _kept(previous: dict, key: str, check, option: str):
@@ -285,8 +304,13 @@ def _refuse_to_mix(settings: Settings, submissions: ingest.Found) -> None:
         return
     out, folder = settings.out, settings.folder.resolve()
     graded = len(ledger.Ledger(out).records) if (out / ledger.MANIFEST).exists() else 0
+    share = f"shard {settings.shard} of " if settings.shard is not None else ""
+    if graded and settings.previous_shard != (str(settings.shard) if settings.shard is not None else None):
+        held = f"shard {settings.previous_shard} of a class" if settings.previous_shard else "a whole class"
+        raise UsageError(f"{out} holds the grades of {held}, not of {share or 'the whole of '}{settings.folder}: "
+                         "grading into it would mix them; give each shard an --out of its own (or pass --force)")
     if not list(submissions) and (graded or _has_rows(out / "gradebook.csv")):
-        raise UsageError(f"{settings.folder} has no submission, and {out} holds the grades of "
+        raise UsageError(f"{share}{settings.folder} has no submission, and {out} holds the grades of "
                          f"{graded or 'some'} students: grading it would empty their gradebook; check the folder "
                          "(or pass --force to write an empty gradebook)")
     if settings.previous_folder and Path(settings.previous_folder) != folder:
@@ -415,10 +439,16 @@ class Batch:
         # As root, children run as other users: the class's work and the outputs (seed, reports) are out of their reach.
         sandbox.wall_off(s.folder, s.out)
         ledger.write_batch(s.out, self.batch_info())
+        if isinstance(self.submissions, shard.Share):
+            shard.write_state(s.out, self.submissions, finished=False)
+        elif (s.out / shard.SHARD_FILE).exists():   # a shard's folder graded whole (--force): no longer a shard
+            (s.out / shard.SHARD_FILE).unlink()
         todo = [sub for sub in self.submissions if not self._current(sub, forced=s.force)]
         kept = len(self.submissions) - len(todo)
         students = sum(len(sub.students) for sub in self.submissions)
-        self._say(f"nngrade bulk · isolation {s.isolation} · {students} students in {s.folder} · exercises "
+        share = (f"shard {s.shard}: {students} of {self.submissions.class_info['students']} students in {s.folder}"
+                 if isinstance(self.submissions, shard.Share) else f"{students} students in {s.folder}")
+        self._say(f"nngrade bulk · isolation {s.isolation} · {share} · exercises "
                   f"{' '.join(s.exercise_ids)} · seed {s.seed} · grader {self.grader}")
         if s.isolation == sandbox.PROCESS:
             self._say("warning: student code runs at the process level, without the bubblewrap sandbox "
@@ -448,6 +478,8 @@ class Batch:
         elapsed = time.monotonic() - started
         self.ledger.compact()
         class_summary = self.write_outputs()
+        if isinstance(self.submissions, shard.Share):
+            shard.write_state(s.out, self.submissions, finished=True)
         self._report_end(len(todo), kept, elapsed, class_summary)
         return EXIT_INCOMPLETE if self.incomplete else EXIT_OK
 
@@ -455,7 +487,8 @@ class Batch:
         s = self.settings
         return {"seed": s.seed, "exercises": list(s.exercise_ids), "timeout": s.timeout, "data": s.data,
                 "grader": self.grader, "config": self.config, "folder": str(s.folder.resolve()),
-                "isolation": s.isolation, "hidden_visibility": s.hidden_visibility, "formats": list(s.formats)}
+                "isolation": s.isolation, "hidden_visibility": s.hidden_visibility, "formats": list(s.formats),
+                **({"shard": str(s.shard)} if s.shard is not None else {})}
 
     # --- grading ---------------------------------------------------------------------------------
 
@@ -648,11 +681,15 @@ class Batch:
         return [path for name in FORMATS for path in _stale_files(out / name, written[name])]
 
     def _report_end(self, graded: int, kept: int, elapsed: float, class_summary: dict) -> None:
-        s, scores, out = self.settings, class_summary["scores"], self.settings.out
-        workers = min(s.workers, graded)
+        workers = min(self.settings.workers, graded)
         rate = f" ({graded / elapsed:.1f}/s, {workers} worker{'s' * (workers != 1)})" if graded and elapsed > 0 else ""
-        lines = [f"graded {graded} submission{'s' * (graded != 1)} in {clock(elapsed)}{rate}; "
-                 f"{kept} kept from the last run"]
+        print("\n".join([f"graded {graded} submission{'s' * (graded != 1)} in {clock(elapsed)}{rate}; "
+                         f"{kept} kept from the last run", *self.outcome_lines(class_summary)]))
+
+    def outcome_lines(self, class_summary: dict, again: str = "run the same command again") -> list[str]:
+        """What the outputs say, and where they are: the end of a run (and of a merge of shards)."""
+        s, scores, out = self.settings, class_summary["scores"], self.settings.out
+        lines = []
         if class_summary["students"]:
             lines.append(f"scores: mean {round(scores['mean'], 1):g} / {class_summary['max_score']:g}, "
                          f"median {scores['median']:g}; {scores['full_marks']} with full marks, "
@@ -660,8 +697,8 @@ class Batch:
         if self.incomplete:
             lines.append(f"could not grade {len(self.incomplete)} submission{'s' * (len(self.incomplete) != 1)} "
                          f"({', '.join(self.incomplete[:5])}{', ...' if len(self.incomplete) > 5 else ''}) for "
-                         "reasons that are not the students' (their reports say why; no 0 was recorded for them): run "
-                         "the same command again to grade them")
+                         "reasons that are not the students' (their reports say why; no 0 was recorded for them): "
+                         f"{again} to grade them")
         if s.isolation == sandbox.PROCESS:
             lines.append("isolation: process level, without the bubblewrap sandbox (--isolation process)")
         if self.submissions.warnings:
@@ -671,7 +708,7 @@ class Batch:
                   f"{'summary:':<12}{out / 'summary.json'}, {out / 'summary.html'}",
                   f"{'pages:':<12}{out / PAGES}{os.sep} ({class_summary['students']}, one per student)"]
         lines += [f"{name + ':':<12}{out / name}{os.sep}" for name in s.formats]
-        print("\n".join(lines))
+        return lines
 
     def _say(self, line: str) -> None:
         print(line, flush=True)

@@ -15,7 +15,8 @@ from .runner import Limits
 REPO = Path(__file__).resolve().parent.parent
 EXIT_FULL_MARKS, EXIT_NOT_FULL, EXIT_USAGE = 0, 1, 2
 EXIT_GRADER_ERROR = 2   # as for bad input: something other than the submission went wrong
-INSTRUCTOR_COMMANDS = {"bulk": "bulk", "gradescope": "gradescope_bundle", "release": "release"}   # name -> module
+INSTRUCTOR_COMMANDS = {"bulk": "bulk", "gradescope": "gradescope_bundle", "release": "release",
+                       "lti": "lti_push"}   # name -> module
 
 
 class UsageError(Exception):
