@@ -18,8 +18,8 @@ import pytest
 from helpers import REPO
 
 HERE = Path(__file__).resolve().parent / "new_exercise"
-REFERENCE = (HERE / "09_relu_bias.py").read_text(encoding="utf-8")
-GRADER = (HERE / "test_09_relu_bias.py").read_text(encoding="utf-8")
+REFERENCE = (HERE / "reference.py").read_text(encoding="utf-8")
+GRADER = (HERE / "grader.py").read_text(encoding="utf-8")
 HIDDEN_TERM = "hidden_error_term = np.dot(output_error_term, weights_hidden_output) * (hidden_input > 0)  # SOLUTION"
 
 
