@@ -10,7 +10,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from nngrade.exercises import EXERCISES
+from nngrade.judge.exercises import EXERCISES
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.classroom import TYPICAL, make_class, references, write_all  # noqa: E402
-from nngrade.exercises import EXERCISES  # noqa: E402
+from nngrade.judge.exercises import EXERCISES  # noqa: E402
 
 TIMEOUT = 2.0   # seconds per file, for bulk and the naive loop alike: a looping submission costs it once
 TARGETS = {"student_07_seconds": 0.5, "student_all_seconds": 1.0, "bulk_per_second": 10.0,

@@ -8,15 +8,15 @@ import secrets
 import sys
 from pathlib import Path
 
-from .exercises import EXERCISES, Exercise
-from .notebooks import SUBMISSION_SUFFIXES
-from .runner import Limits
+from nngrade.judge.exercises import EXERCISES, Exercise
+from nngrade.run.notebooks import SUBMISSION_SUFFIXES
+from nngrade.run.runner import Limits
+from nngrade.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 EXIT_FULL_MARKS, EXIT_NOT_FULL, EXIT_USAGE = 0, 1, 2
 EXIT_GRADER_ERROR = 2   # as for bad input: something other than the submission went wrong
-INSTRUCTOR_COMMANDS = {"bulk": "bulk", "gradescope": "gradescope_bundle", "release": "release",
-                       "lti": "lti_push"}   # name -> module
+INSTRUCTOR_COMMANDS = {"bulk": "bulk", "gradescope": "build.gradescope_bundle", "release": "build.release",
+                       "lti": "reports.lti_push"}   # name -> module
 
 
 class UsageError(Exception):
@@ -64,14 +64,14 @@ def _paths_as_submission(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def add_isolation_option(parser: argparse.ArgumentParser) -> None:
-    from .sandbox import AUTO, REQUESTS
+    from nngrade.run.sandbox import AUTO, REQUESTS
     parser.add_argument("--isolation", choices=REQUESTS, default=AUTO,
                         help='how student code is isolated: "auto" (default): bubblewrap where this machine has it, else the process level; "bubblewrap": fail unless the sandbox works; "process": no sandbox')
 
 
 def check_isolation(level: str) -> None:
     """Insisting on bubblewrap where it cannot run is the user's mistake, said before anything runs."""
-    from .sandbox import Unavailable, choose
+    from nngrade.run.sandbox import Unavailable, choose
     try:
         choose(level)
     except Unavailable as exc:
@@ -173,7 +173,7 @@ class Tasks(list):
 
 
 def find_tasks(ids: list[str], explicit_ids: bool, submission: Path | None):
-    from .grading import Task
+    from nngrade.judge.grading import Task
     if submission is None:
         folder = REPO / "exercises"
     elif not submission.exists():
@@ -207,7 +207,7 @@ def find_tasks(ids: list[str], explicit_ids: bool, submission: Path | None):
 def _load_data(path: Path | None, tasks) -> tuple[object, tuple[str, ...]]:
     if not any(t.exercise.needs_data for t in tasks):
         return None, ()
-    from .data import DataError, load, resolve_path
+    from nngrade.data import DataError, load, resolve_path
     resolved, notice = resolve_path(path)
     try:
         return load(resolved), ((notice,) if notice else ())
@@ -251,7 +251,7 @@ def check_report_path(path: Path, tasks, submission: str) -> None:
 
 def _printable_streams() -> None:
     """Whatever the console's encoding (cp932, ASCII), printing never raises: what it cannot show is replaced
-    (the table's own marks fall back to ASCII, nngrade.terminal)."""
+    (the table's own marks fall back to ASCII, nngrade.reports.terminal)."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.reconfigure(errors="replace")
@@ -264,10 +264,15 @@ def main(argv: list[str] | None = None) -> int:
     _printable_streams()
     if argv and argv[0] in INSTRUCTOR_COMMANDS:   # instructors' commands parse the rest themselves
         import importlib
+        module = f"{__package__}.{INSTRUCTOR_COMMANDS[argv[0]]}"
         try:
-            command = importlib.import_module(f".{INSTRUCTOR_COMMANDS[argv[0]]}", __package__)
-        except ModuleNotFoundError:
-            print(f"error: 'grade.py {argv[0]}' is not part of this copy (a student release)", file=sys.stderr)
+            command = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if module.startswith(f"{exc.name}.") or exc.name == module:
+                print(f"error: 'grade.py {argv[0]}' is not part of this copy (a student release)", file=sys.stderr)
+            else:   # a dependency the command needs is not installed
+                print(f"error: 'grade.py {argv[0]}' needs the module '{exc.name}': pip install -r requirements.txt",
+                      file=sys.stderr)
             return EXIT_USAGE
         return command.main(argv[1:])
     try:
@@ -282,12 +287,12 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from .grading import grade
-    from .report import write_json
-    from .terminal import render, style_for
+    from nngrade.judge.grading import grade
+    from nngrade.reports.report import write_json
+    from nngrade.reports.terminal import render, style_for
     style = style_for(sys.stdout, no_colour=args.no_color)
     seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
-    from .oracle import OracleError
+    from nngrade.judge.oracle import OracleError
     try:
         report = grade(tasks, seed, data, submission=str(args.submission or REPO / "exercises"),
                        limits=Limits(timeout=args.timeout, isolation=args.isolation), notices=notices)

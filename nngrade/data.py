@@ -19,12 +19,12 @@ from typing import Sequence
 
 import numpy as np
 
-from .spec import Column, Dataset
+from nngrade.spec import Column, Dataset
+from nngrade.paths import DATA, REPO
 
 # No pandas here: it adds ~0.4 s to every grader run, and students run the grader after every edit.
 
-REPO = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO / "data"
+DATA_DIR = DATA
 
 
 class DataError(Exception):
@@ -55,7 +55,7 @@ def dataset(declared: Dataset | None = None) -> Dataset:
     """The data set in question: the one given, else the one the exercises declare."""
     if declared is not None:
         return declared
-    from .exercises import EXERCISES
+    from nngrade.judge.exercises import EXERCISES
     found = list(dict.fromkeys(ex.data for ex in EXERCISES.values() if ex.data is not None))
     if not found:
         raise DataError("no exercise declares a data file")

@@ -30,8 +30,8 @@ def show(label: str, value) -> None:
 
 
 def run_script(module: ModuleType) -> None:
-    from .data import DataError, load, resolve_path
-    from .exercises import EXERCISES, SpecError, exercise_of
+    from nngrade.data import DataError, load, resolve_path
+    from nngrade.judge.exercises import EXERCISES, SpecError, exercise_of
     try:
         exercise = exercise_of(Path(module.__file__).name)
     except SpecError as exc:

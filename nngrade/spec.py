@@ -11,7 +11,7 @@ A grader, `graders/test_NN_stem.py`, is one exercise's spec and a real pytest mo
 
 The id ("NN") and the stem come from the file's name: the reference is `reference/NN_stem.py`,
 the student's stub `exercises/NN_stem.py`. Nothing here knows a lesson; expected values, the
-mistakes' variants and follow-through are all derived from the reference (nngrade.derive).
+mistakes' variants and follow-through are all derived from the reference (nngrade.judge.derive).
 """
 from __future__ import annotations
 

@@ -18,9 +18,9 @@ def grade_files(files: dict[str, str | Path], folder: Path, seed: int = 7, data:
     """Grade a submission made of `files` (exercise id -> source text or a path to copy) and return the Report."""
     from nngrade.cli import find_tasks
     from nngrade.data import load
-    from nngrade.exercises import EXERCISES
-    from nngrade.grading import grade
-    from nngrade.runner import Limits
+    from nngrade.judge.exercises import EXERCISES
+    from nngrade.judge.grading import grade
+    from nngrade.run.runner import Limits
 
     folder.mkdir(parents=True, exist_ok=True)
     for exercise_id, content in files.items():

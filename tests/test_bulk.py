@@ -25,8 +25,8 @@ from bench.classroom import KINDS, make_class, write_all, write_zip, wrong_refer
 import junit_rules
 from helpers import REPO
 from nngrade import ingest, pool, sandbox
-from nngrade.exercises import EXERCISES
-from nngrade.writers import summary_html
+from nngrade.judge.exercises import EXERCISES
+from nngrade.reports.writers import summary_html
 
 SCHEMAS = REPO / "nngrade" / "schema"
 
@@ -214,7 +214,7 @@ def test_pool_isolates_the_job_that_kills_its_worker_and_grades_the_rest():
 
 
 def test_when_grading_fails_the_report_still_has_every_check_at_zero():
-    from nngrade.engine import Job, fallback_report
+    from nngrade.bulk.engine import Job, fallback_report
     submission = ingest.Submission("x", "class/x", (ingest.Student("x"),))
     report = fallback_report(Job(submission, ("04", "07"), 3, None, 2.0), "worker lost")
     jsonschema.validate(report, _schema("report.schema.json"))

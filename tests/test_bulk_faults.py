@@ -23,8 +23,8 @@ import pytest
 from bench.classroom import reference_source, wrong_reference, write_all
 from helpers import REPO, edited_reference
 from nngrade import bulk, engine, ingest, ledger, sandbox, users
-from nngrade.runner import RunResult
-from nngrade.warm import SERVER_STOPPED
+from nngrade.run.runner import RunResult
+from nngrade.run.warm import SERVER_STOPPED
 
 EXERCISES = ("04", "07")
 SEED = "7"
@@ -452,8 +452,8 @@ def test_the_grader_version_covers_every_file_that_decides_a_grade(tmp_path, mon
     (tmp_path / "README.md").write_text("readme")
     monkeypatch.setattr(ledger, "REPO", tmp_path)
     version = ledger.grader_version()
-    for name in ("graders/lesson.py", "nngrade/derive.py", "nngrade/feedback.py", "nngrade/checks.py",
-                 "nngrade/exercises.py", "nngrade/child.py", "graders/test_07_backpropagation.py",
+    for name in ("graders/lesson.py", "nngrade/judge/derive.py", "nngrade/judge/feedback.py", "nngrade/judge/checks.py",
+                 "nngrade/judge/exercises.py", "nngrade/run/child.py", "graders/test_07_backpropagation.py",
                  "reference/07_backpropagation.py", "data/admissions_sample.csv"):
         path = tmp_path / name
         saved = path.read_bytes()

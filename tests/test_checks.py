@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nngrade.checks import compare
-from nngrade.wire import Invalid
+from nngrade.judge.checks import compare
+from nngrade.run.wire import Invalid
 
 from helpers import edited_reference, grade_files, reference_source
 

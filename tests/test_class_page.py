@@ -23,8 +23,8 @@ from urllib.parse import quote, unquote
 import pytest
 
 from helpers import REPO
-from nngrade.writers import student_html, summary, summary_html
-from nngrade.writers.student_html import page_name
+from nngrade.reports.writers import student_html, summary, summary_html
+from nngrade.reports.writers.student_html import page_name
 
 ROOT = "/srv/grading/secret-class"     # the grading machine's folders: never on a student's page
 SEED = 987654
@@ -222,8 +222,8 @@ def test_prints_are_shown_only_where_no_hidden_case_ran():
 
 
 def test_the_page_shows_what_the_terminal_shows():
-    from nngrade.results import report_from_dict
-    from nngrade.terminal import Style, render
+    from nngrade.reports.results import report_from_dict
+    from nngrade.reports.terminal import Style, render
     for student in ("s-ben", "s-dee", "Eve.Z~2"):
         name, report = STUDENTS[student]
         shown = render(report_from_dict(report), style=Style())

@@ -6,8 +6,8 @@ import json
 import jsonschema
 import pytest
 
-from nngrade.exercises import EXERCISES
-from nngrade.results import SCHEMA_VERSION
+from nngrade.judge.exercises import EXERCISES
+from nngrade.reports.results import SCHEMA_VERSION
 
 from helpers import REPO, edited_reference, grade_files, reference_source, run_cli
 

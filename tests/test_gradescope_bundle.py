@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 
 from helpers import REPO, reference_source, run_cli
-from nngrade.exercises import EXERCISES
+from nngrade.judge.exercises import EXERCISES
 
 RESULTS_SCHEMA = json.loads((REPO / "nngrade" / "schema" / "gradescope-results.schema.json").read_text())
 REPORT_SCHEMA = json.loads((REPO / "nngrade" / "schema" / "report.schema.json").read_text())
@@ -66,7 +66,7 @@ def test_the_zip_holds_the_scripts_at_its_root_and_the_project(bundle):
         names = set(archive.namelist())
         modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
         config = json.loads(archive.read("nngrade-autograder.json"))
-    assert {"setup.sh", "run_autograder", "requirements.txt", "grade.py", "nngrade/cli.py", "nngrade/engine.py",
+    assert {"setup.sh", "run_autograder", "requirements.txt", "grade.py", "nngrade/cli.py", "nngrade/bulk/engine.py",
             "data/admissions_sample.csv"} <= names
     assert {f"graders/test_{e.stem}.py" for e in EXERCISES.values()} <= names
     assert {f"reference/{e.stem}.py" for e in EXERCISES.values()} <= names

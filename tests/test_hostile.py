@@ -32,11 +32,11 @@ from test_writers import write_every_format
 
 from nngrade import sandbox
 from nngrade import untrusted
-from nngrade.checks import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, TIMEOUT
-from nngrade.exercises import EXERCISES
-from nngrade.writers import summary_html
-from nngrade.report import write_json
-from nngrade.runner import Limits
+from nngrade.judge.checks import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, TIMEOUT
+from nngrade.judge.exercises import EXERCISES
+from nngrade.reports.writers import summary_html
+from nngrade.reports.report import write_json
+from nngrade.run.runner import Limits
 
 CORPUS = Path(__file__).with_name("hostile")
 HANG_SECONDS = 0.5      # the time limit for files expected to hang: each costs this much
@@ -50,7 +50,7 @@ ALL = ["04", "05", "06", "07", "08"]
 class Hostile:
     statuses: frozenset[str]        # every check of the file that is worth points ends in one of these
     max_score: float = 0.0
-    contained: str = sandbox.PROCESS   # the weakest isolation level that holds it (nngrade.sandbox.LEVELS)
+    contained: str = sandbox.PROCESS   # the weakest isolation level that holds it (nngrade.run.sandbox.LEVELS)
     problem: str = ""               # found in the exercise's problem line, if given
     beside: tuple[str, ...] = ()    # files from hostile/beside/ put next to the submission
     pad_to: int = 0                 # bytes the file is padded to with comments
@@ -355,7 +355,7 @@ def _grade_correct(folder: Path, ids: list[str], level: str):
 def _grade(folder: Path, ids: list[str], limits: Limits):
     from nngrade.cli import find_tasks
     from nngrade.data import load
-    from nngrade.grading import grade
+    from nngrade.judge.grading import grade
     return grade(find_tasks(ids, True, folder), 7, load(SAMPLE_DATA), submission=str(folder), limits=limits)
 
 
@@ -409,7 +409,7 @@ def _summary(exercise) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.skipif(__import__("nngrade.users").users.available() is not None, reason="needs root: the user level")
+@pytest.mark.skipif(__import__("nngrade.run.users").users.available() is not None, reason="needs root: the user level")
 def test_bulk_at_the_user_level_keeps_classmates_out_of_reach(tmp_path):
     """`grade.py bulk --isolation process` as root (the user level, warm servers): a student's code must not read
     a classmate's file, outlive its sweep or leave kernel objects behind, and the classmates keep full marks."""
@@ -437,7 +437,7 @@ def test_bulk_at_the_user_level_keeps_classmates_out_of_reach(tmp_path):
         assert report["score"] == report["max_score"] == 20 and report["isolation"] == sandbox.USER, student
 
 
-@pytest.mark.skipif(__import__("nngrade.users").users.available() is not None, reason="needs root: the user level")
+@pytest.mark.skipif(__import__("nngrade.run.users").users.available() is not None, reason="needs root: the user level")
 @pytest.mark.parametrize("named", ["directly", "through_a_link", "out_through_a_link"])
 def test_bulk_walls_off_the_class_folder_however_it_is_named(named):
     """`grade.py bulk latest` where `latest` links to the export: the export itself must be out of the children's
@@ -476,7 +476,7 @@ def _grade_class_named(tmp_path: Path, named: str) -> None:
     assert '"seed": 7' not in output.replace("\n", " ").replace("  ", " "), f"a submission read the seed:\n{output[:500]}"
 
 
-@pytest.mark.skipif(__import__("nngrade.users").users.available() is not None or shutil.which("git") is None,
+@pytest.mark.skipif(__import__("nngrade.run.users").users.available() is not None or shutil.which("git") is None,
                     reason="needs root (the user level) and git")
 def test_a_project_with_its_python_inside_keeps_its_history_out_of_reach():
     """A virtual environment inside the project (`python -m venv .venv` in a clone, run as root in a container):

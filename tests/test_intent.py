@@ -15,8 +15,8 @@ import pytest
 
 from nngrade import checks, terminal, wire
 from lesson import RECORD_COUNTS
-from nngrade.exercises import EXERCISES, SIDE_EFFECTS
-from nngrade.results import CheckResult, ExerciseResult, Report
+from nngrade.judge.exercises import EXERCISES, SIDE_EFFECTS
+from nngrade.reports.results import CheckResult, ExerciseResult, Report
 
 from helpers import REPO, edited_reference, grade_files, reference_source, run_cli
 
@@ -35,7 +35,7 @@ def value_checks(exercise) -> list[CheckResult]:
 
 def test_the_parameters_calls_pass_are_the_stubs_and_the_references():
     """The order the child passes arguments by position in is the reference's signature, which is the stub's."""
-    from nngrade.oracle import ReferenceOracle
+    from nngrade.judge.oracle import ReferenceOracle
     for folder in ("exercises", "reference"):
         for exercise in EXERCISES.values():
             tree = ast.parse((REPO / folder / f"{exercise.stem}.py").read_text(encoding="utf-8"))
@@ -220,8 +220,8 @@ def test_hidden_accuracies_have_no_short_decimal_form_on_any_seed():
     """Hidden record counts are primes, so that k / n is never a number with 3 (or any few) decimals for 0 < k < n,
     and the drawn case is not all right or all wrong: an accuracy rounded to 3 decimals cannot coincide."""
     from nngrade.data import load, sample_path
-    from nngrade.derive import model
-    from nngrade.exercises import reference_file
+    from nngrade.judge.derive import model
+    from nngrade.judge.exercises import reference_file
     assert all(n > 1 and all(n % d for d in range(2, n)) for n in RECORD_COUNTS)
     data = load(sample_path())
     for exercise_id in ("05", "08"):

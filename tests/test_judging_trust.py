@@ -16,9 +16,9 @@ import pytest
 from helpers import REPO, SAMPLE_DATA, edited_reference, grade_files, reference_source
 
 from nngrade import grading, ingest
-from nngrade.checks import compare
-from nngrade.exercises import EXERCISES
-from nngrade.runner import CallResult, RunResult, run_file
+from nngrade.judge.checks import compare
+from nngrade.judge.exercises import EXERCISES
+from nngrade.run.runner import CallResult, RunResult, run_file
 
 HOSTILE = Path(__file__).with_name("hostile")
 EX07 = EXERCISES["07"]
@@ -59,7 +59,7 @@ def test_an_int_of_400_digits_fails_only_its_own_checks_and_classmates_keep_full
 
 def test_in_bulk_a_batch_mate_of_an_unconvertible_value_keeps_full_marks(tmp_path):
     """The same through engine.grade_batch, bulk's worker: one pytest session, children from the warm server."""
-    from nngrade.engine import Job, grade_batch
+    from nngrade.bulk.engine import Job, grade_batch
     for name, source in {"alice": reference_source("07"), "mallory": HUGE, "zoe": reference_source("07")}.items():
         (tmp_path / "class" / name).mkdir(parents=True)
         (tmp_path / "class" / name / "07_backpropagation.py").write_text(source)
@@ -103,7 +103,7 @@ def test_values_that_raise_or_overflow_while_judged_are_that_students_failure(tm
 
 def _break_the_diagnosis(monkeypatch):
     """A bug in the grader's own code: the oracle's mistake variants raise (only failing values reach them)."""
-    from nngrade.oracle import Expectations
+    from nngrade.judge.oracle import Expectations
     original = Expectations.variant
 
     def variant(self, function, case, mistake, given, others=None):
@@ -126,7 +126,7 @@ def test_a_grader_bug_while_judging_one_submission_marks_it_ungraded_not_zero(tm
 def test_bulk_reports_say_ungraded_when_the_grader_fails(tmp_path, monkeypatch):
     """engine.grade_batch (bulk's worker): the report dict's top-level 'grader_error' is what bulk reads to
     leave the submission ungraded for the next run; a correct classmate of the same batch is unaffected."""
-    from nngrade.engine import Job, grade_batch
+    from nngrade.bulk.engine import Job, grade_batch
     _break_the_diagnosis(monkeypatch)
     shutil.copytree(REPO / "reference", tmp_path / "class" / "alice")
     (tmp_path / "class" / "bob").mkdir()
@@ -145,7 +145,7 @@ def test_grade_py_exits_2_on_a_grader_fault_and_writes_the_report_marking_it(tmp
     import json
 
     from nngrade import cli
-    from nngrade.oracle import ReferenceOracle
+    from nngrade.judge.oracle import ReferenceOracle
     monkeypatch.setattr(grading, "_prepared", {})   # nothing prepared before the bug
     monkeypatch.setattr(ReferenceOracle, "expectations", lambda *args: 1 / 0)
     (tmp_path / "alice").mkdir()
@@ -311,7 +311,7 @@ def test_an_exception_on_a_hidden_case_does_not_tell_its_message(tmp_path):
 
 def test_a_grader_bug_in_follow_through_is_a_grader_error_not_a_lower_score(tmp_path, monkeypatch):
     """Follow-through calls the grader's formulas on the student's upstream values: a bug there is ours."""
-    from nngrade.oracle import Expectations
+    from nngrade.judge.oracle import Expectations
 
     def broken(self, function, case, mistake, given, others=None):
         if given:

@@ -12,7 +12,7 @@ import pytest
 import junit_rules
 from bench.classroom import reference_source, wrong_reference, write_all
 from nngrade import bulk, sandbox
-from nngrade.exercises import EXERCISES
+from nngrade.judge.exercises import EXERCISES
 
 LEVEL = sandbox.BUBBLEWRAP if sandbox.unavailable_reason() is None else sandbox.PROCESS
 FULL = EXERCISES["04"].max_score

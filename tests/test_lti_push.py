@@ -107,7 +107,7 @@ def test_the_platform_checks_what_the_push_gets_right(tmp_path, platform, tool_k
     assertion signed by another key or replayed are refused by it."""
     import urllib.error
     import urllib.request
-    from nngrade.lti_push import Platform as Configured, assertion
+    from nngrade.reports.lti_push import Platform as Configured, assertion
 
     def post(url, body, headers):
         try:

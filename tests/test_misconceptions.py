@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nngrade.exercises import EXERCISES, SIDE_EFFECTS
-from nngrade.stubs import MARKER
+from nngrade.judge.exercises import EXERCISES, SIDE_EFFECTS
+from nngrade.build.stubs import MARKER
 
 from helpers import edited_reference, grade_files, reference_source
 
@@ -194,8 +194,8 @@ def test_each_mistake_gets_its_diagnosis_score_and_follow_through(tmp_path, exer
 
 
 def test_the_corpus_covers_every_known_mistake_where_it_applies():
-    from nngrade.derive import model
-    from nngrade.exercises import reference_file
+    from nngrade.judge.derive import model
+    from nngrade.judge.exercises import reference_file
     covered = {(values[0], values[2]) for values in (p.values for p in CORPUS)}
     applicable = {(ex.id, mistake) for ex in EXERCISES.values()
                   for mistake in model(reference_file(ex), ex.id).flavours.values()}
@@ -215,8 +215,8 @@ def test_placeholders_earn_only_what_they_really_are(tmp_path, exercise_id, plac
     # What the placeholder really earns, computed from the reference alone.
     ex = EXERCISES[exercise_id]
     constant = 0.0 if placeholder == "0" else 1.0
-    from nngrade.derive import model
-    from nngrade.exercises import reference_file
+    from nngrade.judge.derive import model
+    from nngrade.judge.exercises import reference_file
     reference = model(reference_file(ex), ex.id)
     expected = {key: reference.call(None, key[0], kwargs) for key, kwargs in ex.inputs(3, _sample()).items()}
     earned = sum(1 for c in ex.checks if c.quantity.points

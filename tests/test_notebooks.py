@@ -12,8 +12,8 @@ import nbformat
 import pytest
 
 from nngrade import notebooks
-from nngrade.exercises import EXERCISES
-from nngrade.runner import Limits, RunResult, Submitted, read_source
+from nngrade.judge.exercises import EXERCISES
+from nngrade.run.runner import Limits, RunResult, Submitted, read_source
 
 from helpers import REPO, reference_source, run_cli
 from test_bulk import run_bulk

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from nngrade.exercises import EXERCISES
-from nngrade.release import build
-from nngrade.stubs import MARKER
+from nngrade.judge.exercises import EXERCISES
+from nngrade.build.release import build
+from nngrade.build.stubs import MARKER
 
 from helpers import REPO, SAMPLE_DATA, edited_reference, reference_source
 

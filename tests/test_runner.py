@@ -14,7 +14,7 @@ import pytest
 from helpers import REPO, run_cli
 
 from nngrade import sandbox, users, wire
-from nngrade.runner import Call, Limits, RunResult, parse_events, run_file
+from nngrade.run.runner import Call, Limits, RunResult, parse_events, run_file
 
 
 def isolation_levels() -> list:
@@ -305,7 +305,7 @@ def test_the_thread_based_collector_of_windows_works_here_too(tmp_path):
     import subprocess as sp
     import sys
 
-    from nngrade.runner import CHILD, _collect_with_threads, child_env, encode_calls
+    from nngrade.run.runner import CHILD, _collect_with_threads, child_env, encode_calls
     path = write(tmp_path, "def f(a):\n    print('hello')\n    return {'q': a * 2}\n")
     calls = [Call(0, "f", {"a": 2.0}, ("q",))]
     request = json.dumps({"file": str(path), "module": "submission", "calls": encode_calls(calls), "limits": {}}).encode()
@@ -325,8 +325,8 @@ def test_the_thread_based_collector_of_windows_works_here_too(tmp_path):
 
 def test_the_plain_process_level_says_once_what_it_does_not_contain(tmp_path, plain_process):
     from nngrade.cli import find_tasks
-    from nngrade.grading import grade
-    from nngrade.terminal import render
+    from nngrade.judge.grading import grade
+    from nngrade.reports.terminal import render
     folder = tmp_path / "student"
     folder.mkdir()
     (folder / "07_backpropagation.py").write_text((REPO / "reference" / "07_backpropagation.py").read_text())

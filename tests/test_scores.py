@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from nngrade.exercises import EXERCISES
+from nngrade.judge.exercises import EXERCISES
 
 from helpers import REPO, SAMPLE_DATA, edited_reference, grade_files, reference_source
 

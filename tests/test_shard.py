@@ -23,7 +23,7 @@ from bench.classroom import make_class, reference_source
 from helpers import REPO
 from nngrade import sandbox
 from nngrade.cli import UsageError
-from nngrade.shard import Shard, parse
+from nngrade.bulk.shard import Shard, parse
 
 LEVEL = sandbox.BUBBLEWRAP if sandbox.unavailable_reason() is None else sandbox.PROCESS
 SHARDS = 4

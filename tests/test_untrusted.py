@@ -1,4 +1,4 @@
-"""Values a child reports and names a class folder holds: made safe once where they enter (nngrade.untrusted),
+"""Values a child reports and names a class folder holds: made safe once where they enter (nngrade.run.untrusted),
 whatever a hostile submission puts in them."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nngrade import untrusted, wire
-from nngrade.runner import RunResult, parse_events
+from nngrade.run.runner import RunResult, parse_events
 
 # What XML 1.0 allows (its Char production), minus the controls a terminal obeys.
 XML_CHAR = re.compile("[\u0009\u000a\u0020-\u007e\u00a0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")

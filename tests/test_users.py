@@ -17,8 +17,8 @@ from helpers import REPO
 from test_runner import FORKS_A_HUNDRED
 
 from nngrade import sandbox, users
-from nngrade.runner import Call, Limits, run_file
-from nngrade.warm import ChildServer
+from nngrade.run.runner import Call, Limits, run_file
+from nngrade.run.warm import ChildServer
 
 pytestmark = pytest.mark.skipif(users.available() is not None, reason=f"own users: {users.available()}")
 LIMITS = Limits(timeout=5, isolation=sandbox.PROCESS)   # as root: the "user" level

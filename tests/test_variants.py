@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from nngrade.data import load, sample_path
-from nngrade.derive import model
-from nngrade.exercises import EXERCISES, reference_file
+from nngrade.judge.derive import model
+from nngrade.judge.exercises import EXERCISES, reference_file
 
 import independent
 
@@ -53,5 +53,5 @@ def test_real_data_too(real_data):
 
 def test_every_exercise_validates():
     """Every declared mistake changes some quantity, every case's inputs fit, the reference gives numbers."""
-    from nngrade.validate import problems
+    from nngrade.judge.validate import problems
     assert problems() == []

@@ -8,11 +8,11 @@ import pytest
 
 from nngrade import sandbox
 from nngrade.data import load, sample_path
-from nngrade.exercises import EXERCISES
-from nngrade.grading import _prepare
-from nngrade.oracle import load_oracle
-from nngrade.runner import Limits, run_file
-from nngrade.warm import ChildServer
+from nngrade.judge.exercises import EXERCISES
+from nngrade.judge.grading import _prepare
+from nngrade.judge.oracle import load_oracle
+from nngrade.run.runner import Limits, run_file
+from nngrade.run.warm import ChildServer
 
 from helpers import REPO, edited_reference, reference_source
 from test_runner import at_level, isolation_levels

@@ -12,7 +12,7 @@ import pytest
 
 import junit_rules
 from helpers import REPO, edited_reference, grade_files, reference_source
-from nngrade.writers import files, gradebook, gradescope, junit, lti, student_html, summary, summary_html
+from nngrade.reports.writers import files, gradebook, gradescope, junit, lti, student_html, summary, summary_html
 
 SCHEMAS = REPO / "nngrade" / "schema"
 
@@ -38,7 +38,7 @@ def reports(tmp_path_factory) -> dict[str, dict]:
     }
     graded = {name: grade_files(files_, root / name, timeout=5.0).to_dict() for name, files_ in submissions.items()}
     from nngrade.cli import find_tasks
-    from nngrade.grading import Task, grade
+    from nngrade.judge.grading import Task, grade
     empty = [Task(t.exercise, None) for t in find_tasks(["04", "07"], True, root / "right")]
     graded["nothing"] = grade(empty, 7, None, submission=str(root / "nothing")).to_dict()
     return graded
@@ -405,8 +405,8 @@ def write_every_format(report: dict, student: dict, folder) -> dict[str, str]:
     assert "<script" not in texts["student.html"] and "\x1b" not in texts["student.html"]
     for svg in re.findall(r"<svg.*?</svg>", page, flags=re.S):
         ET.fromstring(svg)
-    from nngrade.results import CheckResult, ExerciseResult, Report
-    from nngrade.terminal import render
+    from nngrade.reports.results import CheckResult, ExerciseResult, Report
+    from nngrade.reports.terminal import render
     shown = render(Report(exercises=tuple(ExerciseResult(**{**{k: v for k, v in e.items() if k not in (
         "checks", "score", "max_score")}, "checks": tuple(CheckResult(**c) for c in e["checks"])})
         for e in report["exercises"]), **{k: report[k] for k in ("seed", "submission", "data", "isolation", "timings",

@@ -3,7 +3,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-ROOT = Path(sys.modules["__main__"].__file__).resolve().parent.parent
+ROOT = Path(sys.modules["__main__"].__file__).resolve().parents[2]
 
 
 def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_output):

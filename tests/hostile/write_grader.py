@@ -4,7 +4,7 @@ from pathlib import Path
 
 
 def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_output):
-    project = Path(sys.modules["__main__"].__file__).resolve().parent.parent
+    project = Path(sys.modules["__main__"].__file__).resolve().parents[2]
     for target_file in (project / "graders" / "test_07_backpropagation.py", project / "nngrade" / "checks.py",
                         project / "nngrade" / "wire.py"):
         with open(target_file, "a"):

@@ -1,0 +1,1 @@
+"""Building what is handed out: the student release, the Gradescope autograder zip, the stubs."""

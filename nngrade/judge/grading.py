@@ -1,0 +1,258 @@
+"""One grading run: build the cases, run the student's files, compute expected values, run the graders."""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from nngrade import __version__
+from nngrade.bulk import progress
+from nngrade.run import sandbox
+from nngrade.judge.exercises import Exercise, grader_file
+from nngrade.judge.feedback import Graded
+from nngrade.judge.oracle import OracleError, load_oracle
+from nngrade.judge.plugin import GradingPlugin
+from nngrade.reports.report import build_report
+from nngrade.reports.results import Report
+from nngrade.run.runner import Call, Limits, run_file
+from nngrade.paths import GRADERS, REPO
+
+
+
+@dataclass(frozen=True)
+class Task:
+    """One exercise to grade: its spec and the student's file (None when the submission lacks it)."""
+    exercise: Exercise
+    path: Path | None
+
+
+@dataclass(frozen=True)
+class Work:
+    """One student's submission as graded together: a label for the report, its tasks, its notices."""
+    label: str
+    tasks: tuple[Task, ...]
+    notices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What does not depend on the student: one exercise's calls and expectations, for one seed and data file."""
+    calls: tuple[Call, ...]
+    call_ids: dict[tuple[str, str], int]
+    expectations: object
+    key: bytes = b""               # keys the words of hidden messages; from the seed, never shown
+    fault: str | None = None       # the grader's own failure to prepare them: a grader error, not a grade
+    # (function, case) -> [(another function, the call id of the student's run of it on the reference's arguments)]
+    derived: dict = None
+    parameters: dict = None        # function -> the stub's parameters, in the order a call passes them
+
+
+_prepared: dict[tuple, _Prepared] = {}
+
+
+def _prepare(exercise: Exercise, seed: int, data, oracle) -> _Prepared:
+    """Built once per run, and reused by every submission of a batch (the reference's 05 and 08 cost most)."""
+    data = data if exercise.needs_data else None
+    key = (exercise.id, seed, data.sha256 if data is not None else None, id(oracle))
+    if key not in _prepared:
+        if len(_prepared) > 64:
+            _prepared.clear()
+        secret = hashlib.sha256(f"nngrade hidden words {seed}".encode()).digest()
+        try:
+            inputs = exercise.inputs(seed, data, visible_only=not oracle.grades_hidden)
+            inputs = {(function, case): _in_order(oracle.parameters(exercise, function), function, kwargs)
+                      for (function, case), kwargs in inputs.items()}
+            expectations = oracle.expectations(exercise, inputs, data)
+            _prepared[key] = _calls(exercise, inputs, expectations, secret)
+        except OracleError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the reference or the spec failed: ours, said in the report
+            # Not kept: the next batch tries again (a transient failure must not fault a worker's every batch).
+            return _Prepared((), {}, None, secret, f"{type(exc).__name__} while preparing exercise {exercise.id}'s "
+                                                   f"cases{_where(exc)}: {exc}", {}, {})
+    return _prepared[key]
+
+
+def _where(exc: BaseException) -> str:
+    """Where in the exercise's own files (its grader, its reference, the lesson module) an exception was raised."""
+    import traceback
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if Path(f.filename).parent.name in ("graders", "reference")]
+    return f" (at {Path(frames[-1].filename).parent.name}/{Path(frames[-1].filename).name}:{frames[-1].lineno}, " \
+           f"in {frames[-1].name})" if frames else ""
+
+
+def _in_order(parameters: tuple[str, ...], function: str, kwargs: dict) -> dict:
+    """A call's arguments in the stub's parameter order: the child passes them by position when a student's
+    names differ from the stub's (`w` for `weights`), so the order is part of the call."""
+    if set(kwargs) != set(parameters):
+        raise ValueError(f"the inputs of {function}() are {sorted(kwargs)}, its parameters {parameters}")
+    return {name: kwargs[name] for name in parameters}
+
+
+def _calls(exercise: Exercise, inputs: dict, expectations, secret: bytes) -> _Prepared:
+    """The child's calls: each case, then the calls the reference makes there to the exercise's other functions
+    (for follow-through across functions); every visible one before any hidden one."""
+    quantities = {f.name: tuple(q.name for q in f.quantities) for f in exercise.functions}
+    calls, ids, derived = [], {}, {}
+
+    def add(function: str, kwargs: dict) -> int:
+        calls.append(Call(len(calls), function, kwargs, quantities[function]))
+        return len(calls) - 1
+    for visible in (True, False):
+        keys = [k for k in inputs if exercise.function(k[0]).is_visible(k[1]) == visible]
+        for key in keys:
+            ids[key] = add(key[0], inputs[key])
+        for key in keys:
+            if key in expectations.traced:
+                derived[key] = [(name, add(name, kwargs)) for name, kwargs in expectations.traced[key]]
+    parameters = {function: tuple(kwargs) for (function, _), kwargs in inputs.items()}
+    return _Prepared(tuple(calls), ids, expectations, secret, None, derived, parameters)
+
+
+def _grade_one(task: Task, prepared: _Prepared, limits: Limits, run_student=run_file) -> Graded:
+    problem = None if task.path else f"no file {task.exercise.stem}.py (or {task.exercise.id}*.py) in the submission"
+    run = run_student(task.path, list(prepared.calls), limits) if task.path and prepared.fault is None else None
+    progress.file_done()    # bulk's progress line counts files as they are graded, not batches as they return
+    return Graded(task.exercise, run, problem, prepared.call_ids, prepared.expectations, prepared.key, prepared.fault,
+                  prepared.derived or {}, prepared.parameters or {})
+
+
+def grade(tasks: list[Task], seed: int, data, submission: str, limits: Limits = Limits(),
+          notices: tuple[str, ...] = (), oracle=None) -> Report:
+    """Grade one submission; its files run in parallel child processes, the graders in this process.
+
+    `oracle`: where expected values come from (default: reference/, else a release's stored values);
+    raises nngrade.judge.oracle.OracleError when neither is there.
+    """
+    return grade_many([Work(submission, tuple(tasks), notices)], seed, data, limits, oracle)[0]
+
+
+def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), oracle=None,
+               threads: int | None = None, run_student=run_file) -> list[Report]:
+    """Grade several submissions with one pytest session: the graders' fixed cost is paid once per batch.
+
+    `run_student(path, calls, limits) -> RunResult` runs one file: a cold child by default, or a
+    warm server's fork (nngrade.run.warm) in bulk; `threads` files run at once.
+    """
+    started = time.perf_counter()
+    oracle = oracle or load_oracle(REPO)
+    jobs = [(index, task, _prepare(task.exercise, seed, data, oracle))
+            for index, work in enumerate(works) for task in work.tasks]
+    exercises = list({task.exercise.id: task.exercise for work in works for task in work.tasks}.values())
+    # Before any student code runs: the graders are loaded (what a child might plant later is never read),
+    # and, as root, the project is out of the children's reach.
+    sandbox.wall_off()
+    _load_graders(exercises)
+    width = max(1, min(len(jobs), threads or os.cpu_count() or 1))
+
+    def grade_one(job) -> Graded:
+        return _grade_one(job[1], job[2], limits, run_student)
+    if width == 1:
+        # In this thread: a warm server started from a pool thread would die when that thread ends (bwrap's
+        # --die-with-parent follows the thread that started it), and bulk would pay a new one every batch.
+        results = [grade_one(job) for job in jobs]
+    else:
+        with ThreadPoolExecutor(max_workers=width) as pool:
+            results = list(pool.map(grade_one, jobs))
+    graded = dict(zip(((index, task.exercise.id) for index, task, _ in jobs), results))
+    run_seconds = time.perf_counter() - started
+    notices = _isolation_notices({g.run.isolation for g in graded.values() if g.run is not None})
+    json_report = _run_graders(graded, exercises)
+    timings = {"run_seconds": round(run_seconds / len(works), 4),
+               "total_seconds": round((time.perf_counter() - started) / len(works), 4)}
+    return [build_report(
+        tasks=list(work.tasks), graded={ex_id: g for (i, ex_id), g in graded.items() if i == index},
+        json_report=json_report, index=index, seed=seed, submission=work.label,
+        mode="full" if oracle.grades_hidden else "student", data=_data_info(data, list(work.tasks)),
+        notices=(*work.notices, *_run_notices(graded, index), *notices), timings=timings, versions=versions())
+        for index, work in enumerate(works)]
+
+
+def _run_notices(graded: dict[tuple[int, str], Graded], index: int) -> tuple[str, ...]:
+    """What was done to submission `index`'s files before they ran (a notebook's cells converted)."""
+    return tuple(notice for (i, _), g in graded.items() if i == index and g.run is not None for notice in g.run.notices)
+
+
+def _load_graders(exercises: list[Exercise]) -> None:
+    """Import each grader module as pytest's default import mode names it, before any student code runs.
+
+    pytest then takes the module already in sys.modules (it checks that the file is the same), so
+    nothing written into graders/ afterwards is ever executed; conftest files are not read at all.
+    """
+    for exercise in exercises:
+        importlib.import_module(grader_file(exercise).stem)   # loaded already, by nngrade.judge.exercises
+
+
+def _isolation_notices(levels: set[str]) -> tuple[str, ...]:
+    """What a report says about how its student code was contained, where that is less than the sandbox."""
+    notices = []
+    fallback = sandbox.fallback_reason()
+    if fallback and levels - {sandbox.BUBBLEWRAP}:
+        notices.append(f"the sandbox could not be used, so student code ran without it: {fallback}")
+    if sandbox.PROCESS in levels:
+        notices.append(sandbox.uncontained())
+    return tuple(notices)
+
+
+def _run_graders(graded: dict[tuple[int, str], Graded], exercises: list[Exercise]) -> dict:
+    """Run the pytest graders in this process and return pytest-json-report's report as a dict."""
+    import pytest
+    from pytest_jsonreport.plugin import JSONReport
+
+    json_plugin = JSONReport()
+    files = [str(grader_file(exercise)) for exercise in exercises]
+    # Only the plugins named here: whatever else is installed (hypothesis, benchmark, ...) would cost
+    # start-up time and could change how the graders run. No conftest.py: none belongs to the graders.
+    args = ["-q", "-p", "no:cacheprovider", "-p", "pytest_jsonreport.plugin", "--no-header", "--json-report-file=none",
+            "--noconftest", "--rootdir", str(GRADERS), "-o", "console_output_style=classic", "-c", os.devnull, *files]
+    with _quiet(), _environment(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"):
+        pytest.main(args, plugins=[json_plugin, GradingPlugin(graded)])
+    return json_plugin.report or {}
+
+
+@contextmanager
+def _environment(**values: str):
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class _quiet:
+    """Pytest's own terminal output is not for students: the terminal table says it better."""
+
+    def __enter__(self):
+        self.saved = sys.stdout
+        sys.stdout = open(os.devnull, "w")
+
+    def __exit__(self, *exc):
+        sys.stdout.close()
+        sys.stdout = self.saved
+
+
+def _data_info(data, tasks: list[Task]) -> dict:
+    if data is None or not any(t.exercise.needs_data for t in tasks):
+        return {}
+    return {"path": str(data.path), "source": data.source, "sha256": data.sha256}
+
+
+def versions() -> dict:
+    """What graded: recorded in every report."""
+    import numpy
+    import pytest
+    return {"nngrade": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
+            "pytest": pytest.__version__}
