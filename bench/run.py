@@ -99,7 +99,7 @@ def _rss_kib(pid: int) -> int:
 
 
 def _bulk(folder: Path, out: Path) -> dict:
-    from nngrade import sandbox
+    from nngrade.run import sandbox
     # The level a student's own run takes here: bulk refuses to choose the bare process level by itself.
     level = sandbox.BUBBLEWRAP if sandbox.choose(sandbox.AUTO) == sandbox.BUBBLEWRAP else sandbox.PROCESS
     args = [sys.executable, "grade.py", "bulk", str(folder), "--out", str(out), "--quiet", "--seed", "1",
@@ -149,7 +149,7 @@ def measure(n: int, runs: int, naive_sample: int) -> dict:
 def machine() -> dict:
     import numpy
 
-    from nngrade import sandbox
+    from nngrade.run import sandbox
     model = ""
     if os.path.exists("/proc/cpuinfo"):
         model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")

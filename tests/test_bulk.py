@@ -24,7 +24,8 @@ import pytest
 from bench.classroom import KINDS, make_class, write_all, write_zip, wrong_reference
 import junit_rules
 from helpers import REPO
-from nngrade import ingest, pool, sandbox
+from nngrade.bulk import ingest, pool
+from nngrade.run import sandbox
 from nngrade.judge.exercises import EXERCISES
 from nngrade.reports.writers import summary_html
 

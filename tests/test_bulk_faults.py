@@ -22,7 +22,9 @@ import pytest
 
 from bench.classroom import reference_source, wrong_reference, write_all
 from helpers import REPO, edited_reference
-from nngrade import bulk, engine, ingest, ledger, sandbox, users
+from nngrade import bulk
+from nngrade.bulk import engine, ingest, ledger
+from nngrade.run import sandbox, users
 from nngrade.run.runner import RunResult
 from nngrade.run.warm import SERVER_STOPPED
 
@@ -547,7 +549,7 @@ def test_a_sandbox_that_stops_working_midway_leaves_students_ungraded_and_says_s
 
 
 def test_a_worker_that_dies_every_time_leaves_the_student_ungraded_never_zero(tmp_path, monkeypatch, capsys):
-    from nngrade import pool
+    from nngrade.bulk import pool
     folder, out = tmp_path / "class", tmp_path / "out"
     write_all(folder / "a", {"04": reference_source("04")})
     monkeypatch.setattr(bulk.pool, "run", _in_process_pool(fail_with=pool.KILLED))

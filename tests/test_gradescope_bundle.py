@@ -172,7 +172,7 @@ def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_out
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0, reason="Gradescope runs the autograder as root")
 def test_as_root_without_bubblewrap_a_submission_can_neither_forge_nor_steal(tmp_path):
     """Gradescope's container: root, no bubblewrap (--isolation process is what `auto` falls back to there)."""
-    from nngrade import users
+    from nngrade.run import users
     if users.available() is not None:
         pytest.skip(f"own users: {users.available()}")
     out = tmp_path / "autograder.zip"
@@ -244,7 +244,7 @@ def bundle_as_gradescope_runs_it(tmp_path_factory) -> Path:
 def test_hostile_submissions_through_run_autograder(bundle_as_gradescope_runs_it, tmp_path, name):
     from test_hostile import HOSTILE, _leftovers, _stage
     item = HOSTILE[name]
-    from nngrade import sandbox
+    from nngrade.run import sandbox
     if not item.held_at(sandbox.choose(sandbox.PROCESS)):
         pytest.skip(f"held only at the {item.contained} level")
     root = _autograder(tmp_path, bundle_as_gradescope_runs_it, {})

@@ -30,8 +30,8 @@ from helpers import REPO, SAMPLE_DATA, run_cli
 from test_runner import at_level, isolation_levels
 from test_writers import write_every_format
 
-from nngrade import sandbox
-from nngrade import untrusted
+from nngrade.run import sandbox
+from nngrade.run import untrusted
 from nngrade.judge.checks import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, TIMEOUT
 from nngrade.judge.exercises import EXERCISES
 from nngrade.reports.writers import summary_html
@@ -326,7 +326,7 @@ def _kernel_leftovers() -> list[str]:
     """System V IPC objects (shared memory, message queues, semaphores) owned by a child's user id: they outlive
     every process, so the sweep must remove them; found, then removed."""
     import subprocess
-    from nngrade import users
+    from nngrade.run import users
     if users.available() is not None or users.uid_range() is None:
         return []
     found = []
@@ -409,7 +409,7 @@ def _summary(exercise) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.skipif(__import__("nngrade.run.users").users.available() is not None, reason="needs root: the user level")
+@pytest.mark.skipif(__import__("nngrade.run.users").run.users.available() is not None, reason="needs root: the user level")
 def test_bulk_at_the_user_level_keeps_classmates_out_of_reach(tmp_path):
     """`grade.py bulk --isolation process` as root (the user level, warm servers): a student's code must not read
     a classmate's file, outlive its sweep or leave kernel objects behind, and the classmates keep full marks."""
@@ -437,7 +437,7 @@ def test_bulk_at_the_user_level_keeps_classmates_out_of_reach(tmp_path):
         assert report["score"] == report["max_score"] == 20 and report["isolation"] == sandbox.USER, student
 
 
-@pytest.mark.skipif(__import__("nngrade.run.users").users.available() is not None, reason="needs root: the user level")
+@pytest.mark.skipif(__import__("nngrade.run.users").run.users.available() is not None, reason="needs root: the user level")
 @pytest.mark.parametrize("named", ["directly", "through_a_link", "out_through_a_link"])
 def test_bulk_walls_off_the_class_folder_however_it_is_named(named):
     """`grade.py bulk latest` where `latest` links to the export: the export itself must be out of the children's
@@ -476,7 +476,7 @@ def _grade_class_named(tmp_path: Path, named: str) -> None:
     assert '"seed": 7' not in output.replace("\n", " ").replace("  ", " "), f"a submission read the seed:\n{output[:500]}"
 
 
-@pytest.mark.skipif(__import__("nngrade.run.users").users.available() is not None or shutil.which("git") is None,
+@pytest.mark.skipif(__import__("nngrade.run.users").run.users.available() is not None or shutil.which("git") is None,
                     reason="needs root (the user level) and git")
 def test_a_project_with_its_python_inside_keeps_its_history_out_of_reach():
     """A virtual environment inside the project (`python -m venv .venv` in a clone, run as root in a container):

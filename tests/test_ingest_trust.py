@@ -18,7 +18,8 @@ import pytest
 
 from bench.classroom import write_zip
 from helpers import REPO, reference_source
-from nngrade import ingest, untrusted
+from nngrade.bulk import ingest
+from nngrade.run import untrusted
 
 SCHEMAS = REPO / "nngrade" / "schema"
 REFERENCE_07 = reference_source("07")

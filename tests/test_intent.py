@@ -13,7 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nngrade import checks, terminal, wire
+from nngrade.judge import checks
+
+from nngrade.reports import terminal
+
+from nngrade.run import wire
 from lesson import RECORD_COUNTS
 from nngrade.judge.exercises import EXERCISES, SIDE_EFFECTS
 from nngrade.reports.results import CheckResult, ExerciseResult, Report

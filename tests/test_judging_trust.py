@@ -15,7 +15,9 @@ import pytest
 
 from helpers import REPO, SAMPLE_DATA, edited_reference, grade_files, reference_source
 
-from nngrade import grading, ingest
+from nngrade.judge import grading
+
+from nngrade.bulk import ingest
 from nngrade.judge.checks import compare
 from nngrade.judge.exercises import EXERCISES
 from nngrade.run.runner import CallResult, RunResult, run_file

@@ -11,7 +11,8 @@ import pytest
 
 import junit_rules
 from bench.classroom import reference_source, wrong_reference, write_all
-from nngrade import bulk, sandbox
+from nngrade import bulk
+from nngrade.run import sandbox
 from nngrade.judge.exercises import EXERCISES
 
 LEVEL = sandbox.BUBBLEWRAP if sandbox.unavailable_reason() is None else sandbox.PROCESS

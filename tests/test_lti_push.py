@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from bench.classroom import reference_source
 from helpers import run_cli
 from lti_platform import SCORE_MEDIA_TYPE, SCORE_SCOPE, Platform
-from nngrade import lti_push, sandbox
+from nngrade.reports import lti_push
+from nngrade.run import sandbox
 
 SCORES = {
     "alice": {"userId": "alice", "scoreGiven": 20.0, "scoreMaximum": 20.0, "activityProgress": "Completed",

@@ -256,7 +256,7 @@ def test_reference_has_no_side_effects_and_no_diagnosis(tmp_path):
 def test_follow_through_points_are_configurable(tmp_path, monkeypatch):
     import dataclasses
 
-    from nngrade import exercises
+    from nngrade.judge import exercises
     original = exercises.EXERCISES["07"]
     (function,) = original.functions
     halved = tuple(dataclasses.replace(q, follow_through_points=0.5) for q in function.quantities)

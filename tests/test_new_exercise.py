@@ -174,3 +174,24 @@ def test_the_framework_names_nothing_of_the_lesson():
     found = [(str(path.relative_to(REPO)), line, word) for path in sorted((REPO / "nngrade").rglob("*.py"))
              for line, word in _code_words(path) if word in lesson_words - ORDINARY]
     assert found == []
+
+
+def test_the_graders_own_tests_must_pass_or_the_report_is_no_grade(tmp_path):
+    """A plain pytest test beside the checks (an instructor's check of the exercise's own material) runs with every
+    grading; when it fails, grade.py says the grader failed and exits 2, with the test's message: never a score."""
+    sanity = ("\n\ndef test_the_lesson_case_has_units_on_both_sides_of_zero():\n"
+              "    h = LESSON['x'] @ LESSON['weights_input_hidden'] + LESSON['bias_hidden']\n"
+              "    assert (h > 0).all(), 'a unit below zero'\n")
+    root = project(tmp_path, grader=GRADER + sanity)
+    (root / "mine").mkdir()
+    (root / "mine" / "09_relu_bias.py").write_text(REFERENCE)
+    result, report = graded(root, "--submission", "mine")
+    assert result.returncode == 2 and "the grader failed, this is not a grade" in result.stderr
+    assert "test_the_lesson_case_has_units_on_both_sides_of_zero failed" in report["grader_error"]
+    assert "a unit below zero" in report["grader_error"]
+    passing = sanity.replace("(h > 0).all()", "(h > 0).any() and (h < 0).any()")
+    root = project(tmp_path / "again", grader=GRADER + passing)
+    (root / "mine").mkdir()
+    (root / "mine" / "09_relu_bias.py").write_text(REFERENCE)
+    result, report = graded(root, "--submission", "mine")
+    assert result.returncode == 0 and report["grader_error"] is None and report["score"] == 30

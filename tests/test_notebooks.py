@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nngrade import notebooks
+from nngrade.run import notebooks
 from nngrade.judge.exercises import EXERCISES
 from nngrade.run.runner import Limits, RunResult, Submitted, read_source
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from helpers import REPO
-from nngrade import progress
+from nngrade.bulk import progress
 
 
 class Terminal(io.StringIO):

@@ -13,7 +13,7 @@ import pytest
 
 from helpers import REPO, run_cli
 
-from nngrade import sandbox, users, wire
+from nngrade.run import sandbox, users, wire
 from nngrade.run.runner import Call, Limits, RunResult, parse_events, run_file
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from bench.classroom import make_class, reference_source
 from helpers import REPO
-from nngrade import sandbox
+from nngrade.run import sandbox
 from nngrade.cli import UsageError
 from nngrade.bulk.shard import Shard, parse
 

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from nngrade import untrusted, wire
+from nngrade.run import untrusted, wire
 from nngrade.run.runner import RunResult, parse_events
 
 # What XML 1.0 allows (its Char production), minus the controls a terminal obeys.

@@ -16,7 +16,7 @@ import pytest
 from helpers import REPO
 from test_runner import FORKS_A_HUNDRED
 
-from nngrade import sandbox, users
+from nngrade.run import sandbox, users
 from nngrade.run.runner import Call, Limits, run_file
 from nngrade.run.warm import ChildServer
 

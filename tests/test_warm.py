@@ -6,7 +6,7 @@ import secrets
 import numpy as np
 import pytest
 
-from nngrade import sandbox
+from nngrade.run import sandbox
 from nngrade.data import load, sample_path
 from nngrade.judge.exercises import EXERCISES
 from nngrade.judge.grading import _prepare
@@ -187,7 +187,7 @@ def test_no_child_finds_a_previous_students_source_or_results_in_its_memory(tmp_
 
 def test_a_workers_warm_server_outlives_its_batches(tmp_path):
     """One server per worker for the whole run: the next batch is graded by the same (still living) server."""
-    from nngrade import engine, ingest
+    from nngrade.bulk import engine, ingest
     for name in ("a", "b"):
         (tmp_path / "class" / name).mkdir(parents=True)
         (tmp_path / "class" / name / "06_forward_pass.py").write_text(reference_source("06"))

@@ -291,7 +291,7 @@ def test_gradebook_names_students_as_the_lms_did_and_never_puts_an_email_in_sis_
 
 
 def test_bulk_keeps_a_plain_folders_own_name_for_the_gradebook(tmp_path):
-    from nngrade import ingest
+    from nngrade.bulk import ingest
     for name in ("björn", "Zoe Smith"):
         (tmp_path / name).mkdir()
     found = {st.id: st.name for sub in ingest.discover(tmp_path) for st in sub.students}

@@ -31,6 +31,7 @@ def build_report(*, tasks, graded, json_report: dict, index: int, seed: int, sub
                 visibility=check.visibility, status=found["status"], message=found["message"],
                 score=earned if found["status"] == PASSED else 0.0, max_score=check.quantity.points,
                 follow_through=follow_through, misconception=found.get("misconception")))
+        faults += _own_tests_failed(ex, json_report)
         run = g.run
         exercises.append(ExerciseResult(
             id=ex.id, title=ex.title, file=str(task.path) if task.path else None, checks=tuple(checks),
@@ -42,6 +43,21 @@ def build_report(*, tasks, graded, json_report: dict, index: int, seed: int, sub
                   timings={**timings, "pytest_seconds": json_report.get("duration")},
                   versions=versions, notices=notices, mode=mode,
                   grader_error=_grader_error(faults))
+
+
+def _own_tests_failed(exercise, json_report: dict) -> list[str]:
+    """The grader's own tests besides the checks (an instructor's checks of the exercise's material): they must
+    pass with every grading, and one that fails makes the report no grade, said with the test's own message."""
+    faults = []
+    for test in json_report.get("tests", []):
+        mine = test.get("nodeid", "").split("::")[0].endswith(f"test_{exercise.stem}.py")
+        if mine and "checks" not in test.get("metadata", {}) and test.get("outcome") in ("failed", "error"):
+            stage = next((test[s] for s in ("setup", "call", "teardown") if test.get(s, {}).get("outcome") == "failed"), {})
+            crash = stage.get("crash", {})
+            where = f" ({Path(crash['path']).name}:{crash['lineno']})" if crash.get("path") else ""
+            faults.append(f"{exercise.id} {test['nodeid'].split('::', 1)[-1]} failed{where}: "
+                          f"{crash.get('message', 'see the grader').splitlines()[0] if crash.get('message') else 'see the grader'}")
+    return faults
 
 
 def _grader_error(faults: list[str]) -> str | None:
