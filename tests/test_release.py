@@ -12,7 +12,7 @@ from nngrade.judge.exercises import EXERCISES
 from nngrade.build.release import build
 from nngrade.build.stubs import MARKER
 
-from helpers import REPO, SAMPLE_DATA, edited_reference, reference_source
+from helpers import REPO, SAMPLE_DATA, edited_reference, grade_files, reference_source
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +29,10 @@ def run(release, *args):
 def test_no_reference_code_inside(release):
     assert not (release / "reference").exists()
     assert not (release / "tests").exists()
-    for withheld in ("variants.py", "reference.py", "stubs.py"):
+    for withheld in ("judge/derive.py", "judge/validate.py", "build/stubs.py", "build/release.py"):
         assert not (release / "nngrade" / withheld).exists()
+    declared = re.compile(r"^\s*# MISTAKE \w+", re.M)   # the reference's declarations of mistakes, with their code
+    assert not any(declared.search(path.read_text(encoding="utf-8")) for path in release.rglob("*.py"))
     # No solution line of the reference appears anywhere in the release's text.
     # (Expressions the stubs themselves show, like the given forward pass, do not count.)
     stubs = "".join((REPO / "exercises" / f"{ex.stem}.py").read_text() for ex in EXERCISES.values())
@@ -82,6 +84,22 @@ def test_a_mistake_is_still_diagnosed_in_the_release(release, tmp_path):
                                       "output_error_term = error"))
     result = run(release, "--submission", str(wrong))
     assert "Likely mistake: the sigmoid derivative is missing" in result.stdout
+
+
+def test_the_release_says_where_follow_through_is_decided_on_submission(release, tmp_path):
+    """The README's missing-derivative example: submitted, the three later quantities follow through from the
+    student's own error term (16 of 20); the release cannot compute that, and says so on those checks, not
+    on the checks that are right or that no earlier value explains."""
+    wrong = tmp_path / "07_backpropagation.py"
+    wrong.write_text(edited_reference("07", "output_error_term = error * output * (1 - output)  # SOLUTION",
+                                      "output_error_term = error"))
+    run(release, "--submission", str(wrong), "--json", str(tmp_path / "r.json"))
+    checks = json.loads((tmp_path / "r.json").read_text())["exercises"][0]["checks"]
+    said = {c["quantity"] for c in checks if "decided when you submit" in c["message"]}
+    assert said == {"hidden_error_term", "delta_w_h_o", "delta_w_i_h"}
+    submitted = grade_files({"07": wrong.read_text()}, tmp_path / "submitted")
+    assert submitted.score == 16 and all(c.follow_through for c in submitted.exercises[0].checks
+                                         if c.quantity in said)
 
 
 def test_other_data_without_stored_values_is_a_clear_error(release, tmp_path):

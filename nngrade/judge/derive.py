@@ -139,8 +139,8 @@ def parse(text: str, path: Path) -> Source:
                                 "(or '# MISTAKE id@part: statements')")
             if last_solution is None:
                 raise SpecError(f"{shown}:{number}: # MISTAKE {body['id']} follows no {MARKER} line")
-            statement = not _is_expression(body["text"])
-            if statement and not _is_statements(body["text"]):
+            statement = not _parses(body["text"], "eval")
+            if statement and not _parses(body["text"], "exec"):
                 raise SpecError(f"{shown}:{number}: # MISTAKE {body['id']}: {body['text']!r} is neither an "
                                 "expression nor statements")
             # A block edit's lines belong together; an alternative expression is its own part.
@@ -161,17 +161,10 @@ def parse(text: str, path: Path) -> Source:
     return Source(path, lines, functions, tuple(edits))
 
 
-def _is_expression(text: str) -> bool:
+def _parses(text: str, mode: str) -> bool:
+    """Whether `text` is Python of this kind: "eval" an expression, "exec" statements."""
     try:
-        ast.parse(text, mode="eval")
-        return True
-    except SyntaxError:
-        return False
-
-
-def _is_statements(text: str) -> bool:
-    try:
-        ast.parse(text, mode="exec")
+        ast.parse(text, mode=mode)
         return True
     except SyntaxError:
         return False

@@ -19,7 +19,7 @@ from pathlib import PurePath
 from nngrade.run import untrusted
 from nngrade.reports.results import Report, points, report_from_dict
 from nngrade.reports.terminal import Explanation, ExerciseView, diagnosis, exercise_view
-from nngrade.reports.writers.summary_html import escape
+from nngrade.reports.writers.summary_html import escape, page_head
 
 STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:980px;
@@ -86,10 +86,7 @@ def to_html(report: dict, student: dict, hidden_shown: bool = True) -> str:
     name = student.get("name") or student["id"]
     title = f"Feedback: {untrusted.text(name, 200)}"
     parts = [
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{POLICY}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">', '<meta name="referrer" content="no-referrer">',
-        f"<title>{escape(title)}</title>", f"<style>{STYLE}</style>", "</head>", "<body>",
+        *page_head(title, STYLE, POLICY),
         f'<h1 dir="auto">{escape(title)}</h1>',
         f'<p class="meta">student id <code dir="auto">{escape(student["id"])}</code>'
         + (f" · data: {escape(_data(shown.data))}" if shown.data else "") + "</p>",

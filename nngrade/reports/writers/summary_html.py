@@ -65,6 +65,15 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 """
 _SCRIPT_HASH = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
 SCRIPT_ELEMENT = f"<script>{_SCRIPT}</script>"     # the page's only script
+def page_head(title: str, css: str, policy: str) -> list[str]:
+    """The start of every page nngrade writes, up to <body>: no outside resource, no referrer, its own policy."""
+    return ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{policy}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            '<meta name="referrer" content="no-referrer">',
+            f"<title>{escape(title)}</title>", f"<style>{css}</style>", "</head>", "<body>"]
+
+
 POLICY = (f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{_SCRIPT_HASH}'; img-src data:; "
           "base-uri 'none'; form-action 'none'")
 # A student's page as bulk names it (nngrade.reports.writers.student_html.page_name): anything else is not linked.
@@ -77,10 +86,7 @@ def to_html(summary: dict) -> str:
     scores = summary["scores"]
     title = "nngrade class summary"
     parts = [
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{POLICY}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">', '<meta name="referrer" content="no-referrer">',
-        f"<title>{escape(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+        *page_head(title, _CSS, POLICY),
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">{summary["students"]} students · exercises {escape(", ".join(batch.get("exercises", [])))} · '
         f'seed {escape(str(batch.get("seed")))} · grader {escape(str(batch.get("grader", "")))} · '
