@@ -28,7 +28,7 @@ def test_files_graded_in_other_processes_are_counted_before_any_submission_is_sa
     try:
         assert os.environ[progress.ENV]
         # three files graded in a worker process (spawned, as bulk's are: it inherits the environment)
-        subprocess.run([sys.executable, "-c", "from nngrade import progress\nfor _ in range(3): progress.file_done()"],
+        subprocess.run([sys.executable, "-c", "from nngrade.bulk import progress\nfor _ in range(3): progress.file_done()"],
                        cwd=REPO, check=True, timeout=60)
         line.poll(now=line.started + 6.0)
         assert drawn(stream)[-1].startswith("grading [####------------------------] 3/20 files, 0/4 saved")

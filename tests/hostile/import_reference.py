@@ -3,7 +3,13 @@ import importlib.util
 import sys
 from pathlib import Path
 
-ROOT = Path(sys.modules["__main__"].__file__).resolve().parents[2]
+
+def _project(child):
+    """The project holding the child's script (nngrade/run/child.py), or the top of wherever the child is."""
+    return child.parents[2] if len(child.parents) > 2 else child.parents[-1]
+
+
+ROOT = _project(Path(sys.modules["__main__"].__file__).resolve())
 
 
 def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_output):

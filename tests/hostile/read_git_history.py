@@ -9,8 +9,13 @@ import sys
 from pathlib import Path
 
 
+def _project(child):
+    """The project holding the child's script (nngrade/run/child.py), or the top of wherever the child is."""
+    return child.parents[2] if len(child.parents) > 2 else child.parents[-1]
+
+
 def _reference_source():
-    project = Path(sys.modules["__main__"].__file__).resolve().parents[2]
+    project = _project(Path(sys.modules["__main__"].__file__).resolve())
     for git in ("/usr/bin/git", "/bin/git"):
         if os.path.exists(git):
             shown = subprocess.run([git, "-c", "safe.directory=*", "-C", str(project), "show",

@@ -5,8 +5,13 @@ import sys
 from pathlib import Path
 
 
+def _project(child):
+    """The project holding the child's script (nngrade/run/child.py), or the top of wherever the child is."""
+    return child.parents[2] if len(child.parents) > 2 else child.parents[-1]
+
+
 def project_folders():
-    yield Path(sys.modules["__main__"].__file__).resolve().parents[2]   # the child's script: nngrade/run/child.py
+    yield _project(Path(sys.modules["__main__"].__file__).resolve())   # the child's script: nngrade/run/child.py
     yield Path(os.readlink(f"/proc/{os.getppid()}/cwd"))                    # the grader's working folder
 
 
