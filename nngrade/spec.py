@@ -90,6 +90,13 @@ class Mistake:
     raises: str | None = None
     transposed: bool = False
     at: tuple[str, ...] = ()
+    # The escape hatch, for a mistake no line edit can say: function name -> a function with the mistake, called
+    # in place of the reference's own with the same arguments (it sees none of the follow-through substitution).
+    replace: Mapping[str, Callable] | None = None
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.title, self.hint, self.raises, self.transposed, self.at,
+                     tuple(sorted((self.replace or {}).items()))))
 
 
 @dataclass(frozen=True)

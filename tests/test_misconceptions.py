@@ -195,10 +195,9 @@ def test_each_mistake_gets_its_diagnosis_score_and_follow_through(tmp_path, exer
 
 def test_the_corpus_covers_every_known_mistake_where_it_applies():
     from nngrade.judge.derive import model
-    from nngrade.judge.exercises import reference_file
     covered = {(values[0], values[2]) for values in (p.values for p in CORPUS)}
     applicable = {(ex.id, mistake) for ex in EXERCISES.values()
-                  for mistake in model(reference_file(ex), ex.id).flavours.values()}
+                  for mistake in model(ex).flavours.values()}
     assert applicable <= covered
 
 
@@ -216,8 +215,7 @@ def test_placeholders_earn_only_what_they_really_are(tmp_path, exercise_id, plac
     ex = EXERCISES[exercise_id]
     constant = 0.0 if placeholder == "0" else 1.0
     from nngrade.judge.derive import model
-    from nngrade.judge.exercises import reference_file
-    reference = model(reference_file(ex), ex.id)
+    reference = model(ex)
     expected = {key: reference.call(None, key[0], kwargs) for key, kwargs in ex.inputs(3, _sample()).items()}
     earned = sum(1 for c in ex.checks if c.quantity.points
                  and np.allclose(expected[(c.function, c.case)][c.quantity.name], constant, rtol=1e-6, atol=1e-12))

@@ -195,3 +195,42 @@ def test_the_graders_own_tests_must_pass_or_the_report_is_no_grade(tmp_path):
     (root / "mine" / "09_relu_bias.py").write_text(REFERENCE)
     result, report = graded(root, "--submission", "mine")
     assert result.returncode == 0 and report["grader_error"] is None and report["score"] == 30
+
+
+ESCAPE_HATCH = '''
+
+def _bias_steps_unscaled(x, target, learnrate, weights_input_hidden, bias_hidden, weights_hidden_output, bias_output):
+    """The whole step with the biases' steps not scaled by the learning rate (declared as a function)."""
+    hidden_input = x @ weights_input_hidden + bias_hidden
+    hidden_output = np.maximum(hidden_input, 0)
+    output = 1 / (1 + np.exp(-(hidden_output @ weights_hidden_output + bias_output)))
+    error = target - output
+    output_error_term = error * output * (1 - output)
+    hidden_error_term = output_error_term * weights_hidden_output * (hidden_input > 0)
+    return {"hidden_input": hidden_input, "hidden_output": hidden_output, "output": output, "error": error,
+            "output_error_term": output_error_term, "hidden_error_term": hidden_error_term,
+            "delta_w_h_o": learnrate * output_error_term * hidden_output, "delta_b_o": output_error_term,
+            "delta_w_i_h": learnrate * np.outer(x, hidden_error_term), "delta_b_h": hidden_error_term}
+
+
+EXERCISE = dataclasses.replace(EXERCISE, mistakes=(*EXERCISE.mistakes, Mistake(
+    "bias_steps_unscaled", "the biases' steps are not scaled by the learning rate",
+    "a bias is a weight on a constant input of 1: its step is eta * delta too",
+    replace={"relu_step": _bias_steps_unscaled})))
+'''
+
+
+def test_a_mistake_declared_as_a_function_is_diagnosed(tmp_path):
+    """The escape hatch: a mistake written as a whole function in the grader, in place of the reference's."""
+    grader = ("import dataclasses\n" + GRADER.replace("\n\n@pytest.mark.parametrize", ESCAPE_HATCH + "\n\n@pytest.mark.parametrize"))
+    root = project(tmp_path, grader=grader)
+    made = run(root, "-m", "nngrade.build.stubs")   # checks every exercise, its function-declared mistake too
+    assert made.returncode == 0 and made.stderr == "", made.stderr
+    (root / "mine").mkdir()
+    (root / "mine" / "09_relu_bias.py").write_text(
+        REFERENCE.replace("delta_b_o = learnrate * output_error_term  # SOLUTION", "delta_b_o = output_error_term")
+                 .replace("delta_b_h = learnrate * hidden_error_term  # SOLUTION", "delta_b_h = hidden_error_term"))
+    result, report = graded(root, "--submission", "mine")
+    wrong = [c for c in checks(report) if c["status"] != "passed"]
+    assert {c["quantity"] for c in wrong} == {"delta_b_o", "delta_b_h"} and report["score"] == 24
+    assert {c["misconception"] for c in wrong} == {"bias_steps_unscaled"}

@@ -10,7 +10,7 @@ import pytest
 
 from nngrade.data import load, sample_path
 from nngrade.judge.derive import model
-from nngrade.judge.exercises import EXERCISES, reference_file
+from nngrade.judge.exercises import EXERCISES
 
 import independent
 
@@ -21,7 +21,7 @@ def sample():
 
 
 def _expected(exercise, inputs):
-    reference = model(reference_file(exercise), exercise.id)
+    reference = model(exercise)
     return {key: reference.call(None, key[0], kwargs) for key, kwargs in inputs.items()}
 
 

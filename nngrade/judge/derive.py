@@ -108,9 +108,16 @@ def source(path: Path) -> Source:
     return parse(text, path)
 
 
+def model(exercise) -> "Model":
+    """The exercise's reference, compiled per variant: its declared line edits and its mistakes' functions."""
+    from .exercises import reference_file
+    replaced = tuple((m.id, tuple(sorted(m.replace.items()))) for m in exercise.mistakes if m.replace)
+    return _model(reference_file(exercise), exercise.id, replaced)
+
+
 @lru_cache(maxsize=None)
-def model(path: Path, exercise_id: str) -> "Model":
-    return Model(source(path), exercise_id)
+def _model(path: Path, exercise_id: str, replaced: tuple) -> "Model":
+    return Model(source(path), exercise_id, dict(replaced))
 
 
 def parse(text: str, path: Path) -> Source:
@@ -178,21 +185,28 @@ def _shown(path: Path) -> str:
 class Model:
     """The reference compiled once per variant, with follow-through substitution built in."""
 
-    def __init__(self, source: Source, exercise_id: str):
+    def __init__(self, source: Source, exercise_id: str, replaced: dict | None = None):
         self.source = source
         self.exercise_id = exercise_id
+        self.replaced = replaced or {}   # mistake id -> ((function name, the function with the mistake), ...)
         self._modules: dict[str | None, types.ModuleType] = {}
         self._lock = threading.RLock()   # substitution changes module globals for the duration of a call
 
     @property
     def flavours(self) -> dict[str, str]:
         """flavour -> the mistake it shows"""
-        return {flavour: edits[0].mistake for flavour, edits in self.source.flavours.items()}
+        return {**{flavour: edits[0].mistake for flavour, edits in self.source.flavours.items()},
+                **{mistake: mistake for mistake in self.replaced}}
 
     def module(self, flavour: str | None) -> types.ModuleType:
         with self._lock:
             if flavour not in self._modules:
-                self._modules[flavour] = self._compile(self.source.flavours[flavour] if flavour else ())
+                if flavour in self.replaced:
+                    module = self._compile(())
+                    module.__dict__.update(dict(self.replaced[flavour]))
+                    self._modules[flavour] = module
+                else:
+                    self._modules[flavour] = self._compile(self.source.flavours[flavour] if flavour else ())
             return self._modules[flavour]
 
     def _compile(self, edits: tuple[Edit, ...]) -> types.ModuleType:

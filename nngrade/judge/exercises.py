@@ -117,6 +117,10 @@ def _check_against(exercise: Exercise, reference, shown: str) -> None:
             if quantity.name not in solutions:
                 raise SpecError(f"{shown}: the quantity '{quantity.name}' of {function.name}() is no "
                                 f"'{quantity.name} = ...  # SOLUTION' line in {ref}")
+    for mistake in exercise.mistakes:
+        for name in mistake.replace or {}:
+            if name not in reference.functions:
+                raise SpecError(f"{shown}: the mistake '{mistake.id}' replaces {name}(), which {ref} does not define")
     declared = {m.id for m in exercise.mistakes}
     for edit in reference.edits:
         if edit.mistake not in declared:

@@ -28,7 +28,7 @@ def problems() -> list[str]:
 def _run_checks(exercise: Exercise) -> list[str]:
     from nngrade.data import load, sample_path
     from nngrade.judge.derive import model, source
-    reference = model(reference_file(exercise), exercise.id)
+    reference = model(exercise)
     parsed = source(reference_file(exercise))
     ref = f"reference/{exercise.stem}.py"
     data = load(sample_path(exercise.data), exercise.data) if exercise.data is not None else None
@@ -55,8 +55,12 @@ def _run_checks(exercise: Exercise) -> list[str]:
                     changes[flavour] = _changes(reference, flavour, function, kwargs, right, exercise)
     for flavour, changed in changes.items():
         if not changed:
-            line = next(edit.line for edit in parsed.flavours[flavour])
-            found.append(f"{ref}:{line}: the mistake '{flavour}' changes no graded quantity on any case")
+            if flavour in parsed.flavours:
+                line = next(edit.line for edit in parsed.flavours[flavour])
+                found.append(f"{ref}:{line}: the mistake '{flavour}' changes no graded quantity on any case")
+            else:
+                found.append(f"graders/test_{exercise.stem}.py: the mistake '{flavour}' (its replace=) changes no "
+                             "graded quantity on any case")
     return found
 
 
