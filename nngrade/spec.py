@@ -80,9 +80,12 @@ class Mistake:
 
     Most mistakes are declared in the reference beside the line they change (`# MISTAKE id: expression`)
     and diagnosed by the value their variant gives. Some show otherwise: `raises`, a regular expression
-    matched against the exception's message (a broadcast that fails); `transposed`, a value that is the
-    expected one transposed. `at` narrows either to these quantities (or to a line of the student's that
-    assigns one of them), so that one symptom can point to different mistakes in different places.
+    matched against the exception's message (a broadcast that fails), and `line`, one the student's line
+    that raised must match too (where the message alone could be another mistake's); `transposed`, a value
+    that is the expected one transposed; `constant`, a value that is the same on every case and right on one
+    of them (no edit of a line makes a function ignore its arguments). `at` narrows `raises` and
+    `transposed` to these quantities (or to a line of the student's that assigns one of them), so that one
+    symptom can point to different mistakes in different places.
     """
     id: str
     title: str
@@ -90,6 +93,8 @@ class Mistake:
     raises: str | None = None
     transposed: bool = False
     at: tuple[str, ...] = ()
+    line: str | None = None
+    constant: bool = False
 
 
 @dataclass(frozen=True)
