@@ -193,12 +193,14 @@ class Graded:
         return not np.any(np.abs(array) > self._tolerance(check.quantity)[0] * size)
 
     def _written_in(self, check: Check, value) -> bool:
-        """Not negligible, the same on every case although the expected values differ, and right on one of them."""
+        """Not negligible, the same on every case although the expected values differ, and right on a visible one.
+        Only a visible one: a diagnosis that said a constant was right on a hidden case would give its answer away."""
         array = as_numbers(value)
         if array is None or self._negligible(check, array) or not self._same_everywhere(check):
             return False
-        return any(matches(array, self._expected(check.function, case, check.quantity.name),
-                           *self._tolerance(check.quantity)) for case in self._cases(check.function))
+        function = self.exercise.function(check.function)
+        return any(matches(array, self._expected(check.function, case, check.quantity.name), *self._tolerance(check.quantity))
+                   for case in self._cases(check.function) if function.is_visible(case))
 
     def _same_everywhere(self, check: Check) -> bool:
         """The student's value is identical on every case graded although the expected values differ."""

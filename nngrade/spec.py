@@ -82,8 +82,8 @@ class Mistake:
     and diagnosed by the value their variant gives. Some show otherwise: `raises`, a regular expression
     matched against the exception's message (a broadcast that fails), and `line`, one the student's line
     that raised must match too (where the message alone could be another mistake's); `transposed`, a value
-    that is the expected one transposed; `constant`, a value that is the same on every case and right on one
-    of them (no edit of a line makes a function ignore its arguments). `at` narrows `raises` and
+    that is the expected one transposed; `constant`, a value that is the same on every case and right on a
+    visible one (no edit of a line makes a function ignore its arguments). `at` narrows `raises` and
     `transposed` to these quantities (or to a line of the student's that assigns one of them), so that one
     symptom can point to different mistakes in different places.
     """

@@ -506,3 +506,25 @@ def test_the_corpus_is_the_students_and_not_the_reference():
         for node in ast.parse(s.functions).body:
             assert node.name in {f.name for f in EXERCISES[s.exercise].functions}, s.id
             assert ast.get_source_segment(s.functions, node) not in solved, s.id
+
+
+def test_a_constant_right_on_a_hidden_case_only_is_not_named(tmp_path):
+    """Naming it would say that the constant is a hidden case's answer: a student could search for one that way."""
+    import numpy as np
+
+    from nngrade.data import load
+
+    from helpers import SAMPLE_DATA
+    seed = 5
+    kwargs = EXERCISES["05"].inputs(seed, load(SAMPLE_DATA))[("train_loss", "hidden-1")]
+    out = 1 / (1 + np.exp(-(kwargs["features"] @ kwargs["weights"])))
+    hidden_loss = float(np.mean((out - kwargs["targets"]) ** 2))   # the lesson's formula, computed here
+    functions = f'''
+def train_loss(features, targets, weights):
+    return {{"loss": {hidden_loss!r}}}
+'''
+    (exercise,) = grade_files({"05": student_file("05", functions)}, tmp_path, seed=seed).exercises
+    checks = {c.case: c for c in exercise.checks if c.function == "train_loss" and c.quantity == "loss"}
+    assert checks["hidden-1"].status == "passed" and checks["lesson"].status == "failed"
+    assert checks["lesson"].misconception is None and "Likely mistake" not in checks["lesson"].message
+    assert exercise.score == MAX["05"] - 1
