@@ -124,9 +124,13 @@ class Graded:
         if outcome.status != FAILED or as_numbers(value) is None:
             return outcome
         if self._uninformative(check, value):
-            # No follow-through, no variant: but the same value on every case that is the answer on one of them is
-            # that case's answer written in (a function that ignores its arguments), a mistake of its own.
-            mistake = self._declared(quantity.name, "", lambda m: m.constant) if self._written_in(check, value) else None
+            # No follow-through and, mostly, no diagnosis. But the same value on every case that is the answer on a
+            # visible one is that answer written in: a declared mistake whose variant gives it here too (a count of
+            # the lesson's records can meet the lesson's accuracy again on another case), else one declared for a
+            # function that ignores its arguments.
+            mistake = None
+            if self._written_in(check, value):
+                mistake = self._diagnose(check, value, expected, {}) or self._declared(quantity.name, "", lambda m: m.constant)
             return outcome if mistake is None else Outcome(FAILED, f"{self._advice(mistake)} {outcome.message}",
                                                            misconception=mistake)
         upstream = self._wrong_upstream(check, call)

@@ -146,6 +146,14 @@ def accuracy(features, targets, weights):
     return {"accuracy": round(acc, 3)}    # 3 decimals, as the lesson prints it
 '''
 
+ACCURACY_OVER_THE_TEST_ROWS_05 = '''
+def accuracy(features, targets, weights):
+    out = sigmoid(np.dot(features, weights))
+    predictions = out > 0.5
+    accuracy = np.sum(predictions == targets) / 40    # 40 test records
+    return {"accuracy": accuracy}
+'''
+
 # --- 06: the forward pass -----------------------------------------------------------------------------
 
 NO_OUTPUT_SIGMOID_06 = '''
@@ -253,6 +261,26 @@ def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_out
     hidden_error = np.dot(output_error_term, weights_hidden_output)
     hidden_error_term = hidden_error * output * (1 - output)
 
+    delta_w_h_o = learnrate * output_error_term * hidden_layer_output
+    delta_w_i_h = learnrate * hidden_error_term * x[:, None]
+    return {"error": error, "output_error_term": output_error_term, "hidden_error_term": hidden_error_term,
+            "delta_w_h_o": delta_w_h_o, "delta_w_i_h": delta_w_i_h}
+'''
+
+# The lesson's example typed in to try it out, and left there.
+EXAMPLE_LEFT_IN_07 = '''
+def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_output):
+    x = np.array([0.5, 0.1, -0.2])
+    target = 0.6
+    learnrate = 0.5
+    weights_input_hidden = np.array([[0.5, -0.6], [0.1, -0.2], [0.1, 0.7]])
+    weights_hidden_output = np.array([0.1, -0.3])
+
+    hidden_layer_output = sigmoid(np.dot(x, weights_input_hidden))
+    output = sigmoid(np.dot(hidden_layer_output, weights_hidden_output))
+    error = target - output
+    output_error_term = error * output * (1 - output)
+    hidden_error_term = np.dot(output_error_term, weights_hidden_output) * hidden_layer_output * (1 - hidden_layer_output)
     delta_w_h_o = learnrate * output_error_term * hidden_layer_output
     delta_w_i_h = learnrate * hidden_error_term * x[:, None]
     return {"error": error, "output_error_term": output_error_term, "hidden_error_term": hidden_error_term,
@@ -399,6 +427,8 @@ CORPUS = [
     submission("05-square-of-mean", "05", SQUARE_OF_MEAN_05, "loss_square_of_mean", 2, ["train_loss.loss"]),
     # k / 40 has 3 decimals (the lesson's 40 test rows); k / p for a prime p never has.
     submission("05-rounded-accuracy", "05", ROUNDED_ACCURACY_05, "accuracy_rounded", 1, ["accuracy.accuracy"]),
+    submission("05-accuracy-over-40-rows", "05", ACCURACY_OVER_THE_TEST_ROWS_05, "hard_coded_count", 1,
+               ["accuracy.accuracy"]),
     # 06 (3 cases: lesson, 2 hidden).
     submission("06-no-output-sigmoid", "06", NO_OUTPUT_SIGMOID_06, "output_sigmoid_missing", 3,
                ["forward_pass.output_layer_out"]),
@@ -417,6 +447,10 @@ CORPUS = [
                ["backprop_step.output_error_term"], ["backprop_step.hidden_error_term"]),
     submission("07-output-slope-in-hidden-term", "07", OUTPUT_SLOPE_IN_HIDDEN_07, "hidden_derivative_of_output", 4,
                ["backprop_step.hidden_error_term"], ["backprop_step.delta_w_i_h"]),
+    # Right on the lesson's case only: the handout's and the hidden cases get the lesson's values (5 quantities x 3).
+    submission("07-example-left-in", "07", EXAMPLE_LEFT_IN_07, "ignores_arguments", 5 * 3,
+               ["backprop_step.error", "backprop_step.output_error_term", "backprop_step.hidden_error_term",
+                "backprop_step.delta_w_h_o", "backprop_step.delta_w_i_h"]),
     # 08 (record_terms, train_epoch: lesson + 2 hidden; train_loss, accuracy: lesson + 1 hidden). A wrong output:
     # everything after it in record_terms, and train_epoch on the student's record_terms, follows.
     submission("08-linear-output", "08",
@@ -528,3 +562,24 @@ def train_loss(features, targets, weights):
     assert checks["hidden-1"].status == "passed" and checks["lesson"].status == "failed"
     assert checks["lesson"].misconception is None and "Likely mistake" not in checks["lesson"].message
     assert exercise.score == MAX["05"] - 1
+
+
+def test_a_count_written_in_that_meets_the_lessons_value_again_is_still_the_count(tmp_path):
+    """On seed 313 the hidden accuracy case has as many records right as the lesson's 40 test rows (checked here):
+    `/ 40` then gives the lesson's value there too, the same value on both cases. It is the count written in, which
+    the variant shows, not a function that ignores its arguments."""
+    import numpy as np
+
+    from nngrade.data import load
+
+    from helpers import SAMPLE_DATA
+    seed, inputs = 313, EXERCISES["05"].inputs(313, load(SAMPLE_DATA))
+
+    def right(kwargs):
+        out = 1 / (1 + np.exp(-(kwargs["features"] @ kwargs["weights"])))
+        return int(np.sum((out > 0.5) == kwargs["targets"]))
+    assert right(inputs[("accuracy", "lesson")]) == right(inputs[("accuracy", "hidden-1")])
+    (exercise,) = grade_files({"05": student_file("05", ACCURACY_OVER_THE_TEST_ROWS_05)}, tmp_path, seed=seed).exercises
+    checks = {c.case: c for c in exercise.checks if c.function == "accuracy"}
+    assert checks["lesson"].status == "passed" and checks["hidden-1"].status == "failed"
+    assert checks["hidden-1"].misconception == "hard_coded_count"
