@@ -583,3 +583,19 @@ def test_a_count_written_in_that_meets_the_lessons_value_again_is_still_the_coun
     checks = {c.case: c for c in exercise.checks if c.function == "accuracy"}
     assert checks["lesson"].status == "passed" and checks["hidden-1"].status == "failed"
     assert checks["hidden-1"].misconception == "hard_coded_count"
+
+
+@pytest.mark.parametrize("line, transposes", [
+    ("hidden_layer_in = np.dot(X, weights_input_to_hidden.T)", True),
+    ("hidden_input = x @ weights_input_hidden.T", True),
+    ("h = np.dot(x, np.transpose(w))", True),
+    ("out = hidden_layer_out @ W2[:, :].T", True),
+    ("hidden_layer_in = weights_input_to_hidden @ X.T", False),     # .T on the vector: a swapped order
+    ("h = np.dot(W, x.T)", False),
+    ("hidden_layer_in = np.dot(X, weights_hidden_to_output)", False),   # another matrix, not transposed
+])
+def test_which_lines_transpose_a_weight_matrix(line, transposes):
+    import re
+
+    import lesson
+    assert (re.search(lesson.TRANSPOSES_A_MATRIX, line) is not None) == transposes
