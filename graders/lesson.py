@@ -19,6 +19,13 @@ from nngrade.spec import Column, Dataset, Mistake
 # way round, and a failed broadcast is x without [:, None].
 INPUT_HIDDEN_STEPS = ("delta_w_i_h", "del_w_input_hidden")
 
+# np.dot's message names the operands' shapes: the matrix first is a swapped order; the inputs first with a
+# matrix that does not fit them, a transposed matrix. matmul's message does not say which operand is which. Either
+# way the transposed matrix needs a line that transposes the second operand, which is not the inputs (x.T on a
+# vector changes nothing: `W @ x.T` is a swapped order), or that calls np.transpose: a wrong matrix in the right
+# order (np.dot(X, weights_hidden_to_output)) fails the same way and is neither.
+TRANSPOSES_A_MATRIX = r"(?:@|,)\s*(?!(?:x|X|features|inputs?|hidden\w*)\b)[A-Za-z_]\w*(?:\[[^\]]*\])?\.T\b|transpose|swapaxes"
+
 MISTAKES = (
     Mistake("missing_sigmoid_derivative", "the sigmoid derivative is missing from the error term",
             "the error term is the error times f'(h), the slope of the sigmoid at the unit's input"),
@@ -52,7 +59,44 @@ MISTAKES = (
             "seed the generator with the `seed` argument (the lesson uses 42 for 05 and 21 for 08)"),
     Mistake("dot_order_swapped", "the dot product has its operands swapped",
             "the inputs (a row) come first: h_j = sum_i x_i w_ij, so the input vector multiplies the weight matrix",
-            raises=r"not aligned|matmul.*mismatch"),
+            raises=r"shapes \(\d+, ?\d+\) and \(\d+,\) not aligned|matmul.*mismatch"),
+    Mistake("transposed_weights", "the weight matrix is transposed in the product",
+            "w_ij connects input i to unit j: the matrix has one row per input and one column per unit it feeds, "
+            "and h_j = sum_i x_i w_ij takes it as it is",
+            raises=r"shapes \(\d+,\) and \(\d+, ?\d+\) not aligned|matmul.*mismatch", line=TRANSPOSES_A_MATRIX),
+    Mistake("output_sigmoid_missing", "the output unit's sigmoid is missing",
+            "the network's output is the activation of the output unit's input, y_hat = f(h) = 1 / (1 + e^-h), "
+            "not h itself"),
+    Mistake("output_fed_hidden_input", "the output layer is fed the hidden layer's input, not its output",
+            "the output unit's input is the hidden units' activations times their weights, h_o = sum_j f(h_j) W_j: "
+            "f(h_j), not h_j"),
+    Mistake("hidden_derivative_of_output", "the hidden error term uses the output unit's derivative",
+            "each hidden unit's error term takes the slope of its own sigmoid: delta_j = (sum_k W_jk delta_k) f'(h_j), "
+            "with f'(h_j) = a_j (1 - a_j) from that hidden unit's activation a_j"),
+    Mistake("learnrate_in_error_term", "the learning rate is inside the error term",
+            "the error term is the error times the slope, delta = (y - y_hat) f'(h); the learning rate scales only "
+            "the weight step, Delta w_i = eta delta x_i"),
+    Mistake("last_record_only", "only the last record's step is kept: each record overwrites the sum",
+            "the epoch's step is the sum over all the records, Delta w_i = sum_mu delta^mu x_i^mu: each record adds "
+            "its share to the total"),
+    Mistake("off_by_one", "a record is left out of the sum (an off-by-one over the records)",
+            "the sum runs over every record, mu = 1 ... m, the first and the last included"),
+    Mistake("hard_coded_count", "the number of records is written in, not taken from the data",
+            "the average divides by m, the number of records of the set it is given (its rows), which changes "
+            "with the data"),
+    Mistake("loss_not_averaged", "the loss is summed over the records, not averaged",
+            "the mean squared error divides the sum by the number of records: E = 1/m sum_mu (y^mu - y_hat^mu)^2"),
+    Mistake("loss_square_of_mean", "the loss is the square of the mean error, not the mean of the squared errors",
+            "square each record's error first, then average: E = 1/m sum_mu (y^mu - y_hat^mu)^2"),
+    Mistake("accuracy_rounded", "the accuracy is rounded",
+            "the accuracy is the exact fraction of the records predicted right, (number right) / m: round it only "
+            "where it is printed"),
+    Mistake("new_generator", "the rows are drawn with NumPy's new generator (default_rng), not the lesson's seeded one",
+            "the lesson seeds the legacy generator, np.random.seed(seed), then draws with np.random.choice: "
+            "default_rng(seed) draws another sample from the same seed"),
+    Mistake("ignores_arguments", "the function ignores its arguments: lesson values are written into it",
+            "it is right on the lesson's inputs only: every number it needs (the inputs, the weights, sizes, seeds) "
+            "comes in as its arguments, and the hidden cases give it other ones", constant=True),
 )
 
 

@@ -80,9 +80,12 @@ class Mistake:
 
     Most mistakes are declared in the reference beside the line they change (`# MISTAKE id: expression`)
     and diagnosed by the value their variant gives. Some show otherwise: `raises`, a regular expression
-    matched against the exception's message (a broadcast that fails); `transposed`, a value that is the
-    expected one transposed. `at` narrows either to these quantities (or to a line of the student's that
-    assigns one of them), so that one symptom can point to different mistakes in different places.
+    matched against the exception's message (a broadcast that fails), and `line`, one the student's line
+    that raised must match too (where the message alone could be another mistake's); `transposed`, a value
+    that is the expected one transposed; `constant`, a value that is the same on every case and right on a
+    visible one (no edit of a line makes a function ignore its arguments). `at` narrows `raises` and
+    `transposed` to these quantities (or to a line of the student's that assigns one of them), so that one
+    symptom can point to different mistakes in different places.
     """
     id: str
     title: str
@@ -90,12 +93,14 @@ class Mistake:
     raises: str | None = None
     transposed: bool = False
     at: tuple[str, ...] = ()
+    line: str | None = None
+    constant: bool = False
     # The escape hatch, for a mistake no line edit can say: function name -> a function with the mistake, called
     # in place of the reference's own with the same arguments (it sees none of the follow-through substitution).
     replace: Mapping[str, Callable] | None = None
 
     def __hash__(self) -> int:
-        return hash((self.id, self.title, self.hint, self.raises, self.transposed, self.at,
+        return hash((self.id, self.title, self.hint, self.raises, self.line, self.transposed, self.constant, self.at,
                      tuple(sorted((self.replace or {}).items()))))
 
 

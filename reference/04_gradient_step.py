@@ -34,6 +34,7 @@ def gradient_step(x, y, weights, learnrate):
 
     # TODO: Calculate output of neural network
     nn_output = sigmoid(h)  # SOLUTION
+    # MISTAKE output_sigmoid_missing: h
 
     # TODO: Calculate error of neural network
     error = y - nn_output  # SOLUTION
@@ -45,6 +46,7 @@ def gradient_step(x, y, weights, learnrate):
     error_term = error * sigmoid_prime(h)  # SOLUTION
     # MISTAKE missing_sigmoid_derivative: error
     # MISTAKE derivative_of_activation: error * sigmoid_prime(nn_output)
+    # MISTAKE learnrate_in_error_term: learnrate * error * sigmoid_prime(h)
 
     # TODO: Calculate change in weights
     del_w = learnrate * error_term * x  # SOLUTION

@@ -43,6 +43,7 @@ def split_sample(n_rows, seed):
     sample = np.random.RandomState(seed).choice(n_rows, size=int(n_rows * 0.9), replace=False)  # SOLUTION
     # MISTAKE wrong_split_seed@42: np.random.RandomState(42).choice(n_rows, size=int(n_rows * 0.9), replace=False)
     # MISTAKE wrong_split_seed@21: np.random.RandomState(21).choice(n_rows, size=int(n_rows * 0.9), replace=False)
+    # MISTAKE new_generator: np.random.default_rng(seed).choice(n_rows, size=int(n_rows * 0.9), replace=False)
 
     return {"sample": sample}
 
@@ -50,6 +51,7 @@ def split_sample(n_rows, seed):
 def record_terms(x, y, weights):
     # TODO: Calculate the output
     output = sigmoid(np.dot(x, weights))  # SOLUTION
+    # MISTAKE output_sigmoid_missing: np.dot(x, weights)
 
     # TODO: Calculate the error
     error = y - output  # SOLUTION
@@ -73,6 +75,7 @@ def train_epoch(features, targets, weights, learnrate):
         del_w = del_w + terms["error_term"] * x  # SOLUTION
         # MISTAKE learnrate_twice: del_w + learnrate * terms["error_term"] * x
         # MISTAKE update_inside_loop: del_w = del_w + terms["error_term"] * x; weights = weights + learnrate * del_w / n_records
+        # MISTAKE last_record_only: terms["error_term"] * x
 
     # TODO: Update weights using the learning rate and the average change in weights
     weights = weights + learnrate * del_w / n_records  # SOLUTION
@@ -80,6 +83,9 @@ def train_epoch(features, targets, weights, learnrate):
     # MISTAKE missing_average: weights + learnrate * del_w
     # MISTAKE learnrate_missing: weights + del_w / n_records
     # MISTAKE update_inside_loop: pass
+    # MISTAKE hard_coded_count: weights + learnrate * del_w / 360
+    # MISTAKE off_by_one@first: del_w = del_w - record_terms(features[0], targets[0], weights)["error_term"] * features[0]; weights = weights + learnrate * del_w / n_records
+    # MISTAKE off_by_one@last: del_w = del_w - terms["error_term"] * x; weights = weights + learnrate * del_w / n_records
 
     return {"del_w": del_w, "weights": weights}
 
@@ -88,6 +94,9 @@ def train_loss(features, targets, weights):
     out = sigmoid(np.dot(features, weights))
     # TODO: Calculate the mean squared error of out against targets
     loss = np.mean((out - targets) ** 2)  # SOLUTION
+    # MISTAKE loss_not_averaged: np.sum((out - targets) ** 2)
+    # MISTAKE loss_square_of_mean: np.mean(out - targets) ** 2
+    # MISTAKE hard_coded_count: np.sum((out - targets) ** 2) / 360
 
     return {"loss": loss}
 
@@ -97,6 +106,9 @@ def accuracy(features, targets, weights):
     predictions = out > 0.5
     # TODO: Calculate the fraction of predictions that equal the targets
     accuracy = np.mean(predictions == targets)  # SOLUTION
+    # MISTAKE accuracy_rounded@3: round(np.mean(predictions == targets), 3)
+    # MISTAKE accuracy_rounded@2: round(np.mean(predictions == targets), 2)
+    # MISTAKE hard_coded_count: np.sum(predictions == targets) / 40
 
     return {"accuracy": accuracy}
 

@@ -30,7 +30,9 @@ def forward_pass(X, weights_input_to_hidden, weights_hidden_to_output):
     hidden_layer_out = sigmoid(hidden_layer_in)  # SOLUTION
 
     output_layer_in = np.dot(hidden_layer_out, weights_hidden_to_output)  # SOLUTION
+    # MISTAKE output_fed_hidden_input: np.dot(hidden_layer_in, weights_hidden_to_output)
     output_layer_out = sigmoid(output_layer_in)  # SOLUTION
+    # MISTAKE output_sigmoid_missing: output_layer_in
 
     return {"hidden_layer_in": hidden_layer_in, "hidden_layer_out": hidden_layer_out,
             "output_layer_in": output_layer_in, "output_layer_out": output_layer_out}

@@ -41,11 +41,13 @@ def backprop_step(x, target, learnrate, weights_input_hidden, weights_hidden_out
     output_error_term = error * output * (1 - output)  # SOLUTION
     # MISTAKE missing_sigmoid_derivative: error
     # MISTAKE derivative_of_activation: error * sigmoid(output) * (1 - sigmoid(output))
+    # MISTAKE learnrate_in_error_term: learnrate * error * output * (1 - output)
 
     # TODO: Calculate error term for hidden layer
     hidden_error_term = np.dot(output_error_term, weights_hidden_output) * hidden_layer_output * (1 - hidden_layer_output)  # SOLUTION
     # MISTAKE missing_hidden_derivative: np.dot(output_error_term, weights_hidden_output)
     # MISTAKE derivative_of_activation: np.dot(output_error_term, weights_hidden_output) * sigmoid(hidden_layer_output) * (1 - sigmoid(hidden_layer_output))
+    # MISTAKE hidden_derivative_of_output: np.dot(output_error_term, weights_hidden_output) * output * (1 - output)
 
     # TODO: Calculate change in weights for hidden layer to output layer
     delta_w_h_o = learnrate * output_error_term * hidden_layer_output  # SOLUTION

@@ -34,6 +34,8 @@ def record_terms(x, y, weights_input_hidden, weights_hidden_output):
     hidden_input = np.dot(x, weights_input_hidden)  # SOLUTION
     hidden_output = sigmoid(hidden_input)  # SOLUTION
     output = sigmoid(np.dot(hidden_output, weights_hidden_output))  # SOLUTION
+    # MISTAKE output_sigmoid_missing: np.dot(hidden_output, weights_hidden_output)
+    # MISTAKE output_fed_hidden_input: sigmoid(np.dot(hidden_input, weights_hidden_output))
 
     ## Backward pass ##
     # TODO: Calculate the network's prediction error
@@ -54,6 +56,7 @@ def record_terms(x, y, weights_input_hidden, weights_hidden_output):
     hidden_error_term = hidden_error * hidden_output * (1 - hidden_output)  # SOLUTION
     # MISTAKE missing_hidden_derivative: hidden_error
     # MISTAKE derivative_of_activation: hidden_error * sigmoid(hidden_output) * (1 - sigmoid(hidden_output))
+    # MISTAKE hidden_derivative_of_output: hidden_error * output * (1 - output)
 
     return {"hidden_input": hidden_input, "hidden_output": hidden_output,
             "output": output, "error": error, "output_error_term": output_error_term,
@@ -69,8 +72,10 @@ def train_epoch(features, targets, weights_input_hidden, weights_hidden_output, 
         # TODO: Update the change in weights with this record's terms
         del_w_hidden_output = del_w_hidden_output + terms["output_error_term"] * terms["hidden_output"]  # SOLUTION
         # MISTAKE learnrate_twice: del_w_hidden_output + learnrate * terms["output_error_term"] * terms["hidden_output"]
+        # MISTAKE last_record_only: terms["output_error_term"] * terms["hidden_output"]
         del_w_input_hidden = del_w_input_hidden + terms["hidden_error_term"] * x[:, None]  # SOLUTION
         # MISTAKE learnrate_twice: del_w_input_hidden + learnrate * terms["hidden_error_term"] * x[:, None]
+        # MISTAKE last_record_only: terms["hidden_error_term"] * x[:, None]
         # MISTAKE update_inside_loop: del_w_input_hidden = del_w_input_hidden + terms["hidden_error_term"] * x[:, None]; weights_input_hidden = weights_input_hidden + learnrate * del_w_input_hidden / n_records; weights_hidden_output = weights_hidden_output + learnrate * del_w_hidden_output / n_records
         # MISTAKE update_inside_loop@second: del_w_input_hidden = del_w_input_hidden + terms["hidden_error_term"] * x[:, None]; weights_hidden_output = weights_hidden_output + learnrate * del_w_hidden_output / n_records
 
@@ -80,12 +85,16 @@ def train_epoch(features, targets, weights_input_hidden, weights_hidden_output, 
     # MISTAKE missing_average: weights_input_hidden + learnrate * del_w_input_hidden
     # MISTAKE learnrate_missing: weights_input_hidden + del_w_input_hidden / n_records
     # MISTAKE update_inside_loop: pass
+    # MISTAKE hard_coded_count: weights_input_hidden + learnrate * del_w_input_hidden / 360
+    # MISTAKE off_by_one@first: first = record_terms(features[0], targets[0], weights_input_hidden, weights_hidden_output); del_w_input_hidden = del_w_input_hidden - first["hidden_error_term"] * features[0][:, None]; del_w_hidden_output = del_w_hidden_output - first["output_error_term"] * first["hidden_output"]; weights_input_hidden = weights_input_hidden + learnrate * del_w_input_hidden / n_records
+    # MISTAKE off_by_one@last: del_w_input_hidden = del_w_input_hidden - terms["hidden_error_term"] * x[:, None]; del_w_hidden_output = del_w_hidden_output - terms["output_error_term"] * terms["hidden_output"]; weights_input_hidden = weights_input_hidden + learnrate * del_w_input_hidden / n_records
     weights_hidden_output = weights_hidden_output + learnrate * del_w_hidden_output / n_records  # SOLUTION
     # MISTAKE update_sign: weights_hidden_output - learnrate * del_w_hidden_output / n_records
     # MISTAKE missing_average: weights_hidden_output + learnrate * del_w_hidden_output
     # MISTAKE learnrate_missing: weights_hidden_output + del_w_hidden_output / n_records
     # MISTAKE update_inside_loop: pass
     # MISTAKE update_inside_loop@second: pass
+    # MISTAKE hard_coded_count: weights_hidden_output + learnrate * del_w_hidden_output / 360
 
     return {"del_w_input_hidden": del_w_input_hidden,
             "del_w_hidden_output": del_w_hidden_output,
@@ -98,6 +107,9 @@ def train_loss(features, targets, weights_input_hidden, weights_hidden_output):
     out = sigmoid(np.dot(hidden_output, weights_hidden_output))
     # TODO: Calculate the mean squared error of out against targets
     loss = np.mean((out - targets) ** 2)  # SOLUTION
+    # MISTAKE loss_not_averaged: np.sum((out - targets) ** 2)
+    # MISTAKE loss_square_of_mean: np.mean(out - targets) ** 2
+    # MISTAKE hard_coded_count: np.sum((out - targets) ** 2) / 360
 
     return {"loss": loss}
 
@@ -108,6 +120,9 @@ def accuracy(features, targets, weights_input_hidden, weights_hidden_output):
     predictions = out > 0.5
     # TODO: Calculate the fraction of predictions that equal the targets
     accuracy = np.mean(predictions == targets)  # SOLUTION
+    # MISTAKE accuracy_rounded@3: round(np.mean(predictions == targets), 3)
+    # MISTAKE accuracy_rounded@2: round(np.mean(predictions == targets), 2)
+    # MISTAKE hard_coded_count: np.sum(predictions == targets) / 40
 
     return {"accuracy": accuracy}
 

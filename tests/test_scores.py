@@ -54,7 +54,7 @@ MISTAKES = [
                  {"train_epoch.weights"}, 23 - 3, "missing_average",
                  id="05-no-average"),
     pytest.param("06", "output_layer_out = sigmoid(output_layer_in)", "output_layer_out = output_layer_in",
-                 {"forward_pass.output_layer_out"}, 12 - 3, None, id="06-no-output-sigmoid"),
+                 {"forward_pass.output_layer_out"}, 12 - 3, "output_sigmoid_missing", id="06-no-output-sigmoid"),
     # hidden_error_term, delta_w_h_o and delta_w_i_h follow from the student's output_error_term.
     pytest.param("07", "output_error_term = error * output * (1 - output)", "output_error_term = error",
                  {"backprop_step.output_error_term"}, 16, "missing_sigmoid_derivative", id="07-no-derivative"),

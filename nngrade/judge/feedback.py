@@ -121,8 +121,18 @@ class Graded:
         value = self._value(call, quantity.name)
         outcome = compare(quantity.name, value, expected, *self._tolerance(quantity, call),
                           check.visibility == "visible", self.key)
-        if outcome.status != FAILED or as_numbers(value) is None or self._uninformative(check, value):
+        if outcome.status != FAILED or as_numbers(value) is None:
             return outcome
+        if self._uninformative(check, value):
+            # No follow-through and, mostly, no diagnosis. But the same value on every case that is the answer on a
+            # visible one is that answer written in: a declared mistake whose variant gives it here too (a count of
+            # the lesson's records can meet the lesson's accuracy again on another case), else one declared for a
+            # function that ignores its arguments.
+            mistake = None
+            if self._written_in(check, value):
+                mistake = self._diagnose(check, value, expected, {}) or self._declared(quantity.name, "", lambda m: m.constant)
+            return outcome if mistake is None else Outcome(FAILED, f"{self._advice(mistake)} {outcome.message}",
+                                                           misconception=mistake)
         upstream = self._wrong_upstream(check, call)
         others = self._others(check)
         for given, other, what in self._follow_through_ways(upstream, others):
@@ -179,12 +189,26 @@ class Graded:
     def _uninformative(self, check: Check, value) -> bool:
         """Zero on the case's scale (nothing above the tolerance of its largest expected value), or identical
         on every case although the expected values differ: it ignores the inputs."""
-        array, name = as_numbers(value), check.quantity.name
-        if array is None:
-            return True
-        size = scale(self._expected(check.function, check.case, name))
-        if not np.any(np.abs(array) > self._tolerance(check.quantity)[0] * size):
-            return True
+        array = as_numbers(value)
+        return array is None or self._negligible(check, array) or self._same_everywhere(check)
+
+    def _negligible(self, check: Check, array: np.ndarray) -> bool:
+        size = scale(self._expected(check.function, check.case, check.quantity.name))
+        return not np.any(np.abs(array) > self._tolerance(check.quantity)[0] * size)
+
+    def _written_in(self, check: Check, value) -> bool:
+        """Not negligible, the same on every case although the expected values differ, and right on a visible one.
+        Only a visible one: a diagnosis that said a constant was right on a hidden case would give its answer away."""
+        array = as_numbers(value)
+        if array is None or self._negligible(check, array) or not self._same_everywhere(check):
+            return False
+        function = self.exercise.function(check.function)
+        return any(matches(array, self._expected(check.function, case, check.quantity.name), *self._tolerance(check.quantity))
+                   for case in self._cases(check.function) if function.is_visible(case))
+
+    def _same_everywhere(self, check: Check) -> bool:
+        """The student's value is identical on every case graded although the expected values differ."""
+        name = check.quantity.name
         seen, expected = [], []
         for case in self._cases(check.function):
             call = self.run.calls.get(self.call_ids[(check.function, case)])
@@ -257,10 +281,11 @@ class Graded:
 
     def _declared(self, quantity: str, source: str, shows) -> str | None:
         """The declared mistake with this symptom (`shows`), one narrowed to this quantity (or to a line that
-        assigns one of its quantities) first, else one declared for any quantity."""
+        assigns one of its quantities), or whose `line` the student's line matched, first; else one declared
+        for any quantity."""
         found = [m for m in self.exercise.mistakes if shows(m)]
-        narrowed = [m for m in found if m.at and (quantity in m.at or any(name in source for name in m.at))]
-        anywhere = [m for m in found if not m.at]
+        narrowed = [m for m in found if m.line or (m.at and (quantity in m.at or any(name in source for name in m.at)))]
+        anywhere = [m for m in found if not m.at and not m.line]
         chosen = narrowed or anywhere
         return chosen[0].id if chosen else None
 
@@ -298,8 +323,9 @@ class Graded:
             # write the hidden inputs into it. Its type and line still say what went wrong.
             message = f"{function}() raised " + _error_text(call.error, with_message=check.visibility == "visible")
             text = call.error.get("message", "")
-            mistake = self._declared(quantity, call.error.get("source", ""),
-                                     lambda m: m.raises is not None and re.search(m.raises, text) is not None)
+            line = call.error.get("source", "")
+            mistake = self._declared(quantity, line, lambda m: m.raises is not None and re.search(m.raises, text) is not None
+                                     and (m.line is None or re.search(m.line, line) is not None))
             if mistake:
                 return Outcome(ERROR, f"{self._advice(mistake)} {message}", misconception=mistake)
             return Outcome(ERROR, message)
