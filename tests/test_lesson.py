@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from nngrade.judge.exercises import EXERCISES
-from nngrade.build.stubs import MarkerError, main as stubs_main, make_stub
+from nngrade.stubs import MarkerError, main as stubs_main, make_stub
 
 from helpers import REPO
 
@@ -97,7 +97,7 @@ def test_stub_runs_and_names_its_open_todos(exercise_id):
 
 
 def test_exercises_match_the_stubs_generated_from_reference():
-    assert stubs_main(["--check"]) == 0, "run `python -m nngrade.build.stubs` to regenerate exercises/"
+    assert stubs_main(["--check"]) == 0, "run `python -m nngrade.stubs` to regenerate exercises/"
 
 
 def test_stub_generation_replaces_marked_lines_only():

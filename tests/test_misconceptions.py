@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from nngrade.judge.exercises import EXERCISES, SIDE_EFFECTS
-from nngrade.build.stubs import MARKER
+from nngrade.stubs import MARKER
 
 from helpers import edited_reference, grade_files, reference_source
 

@@ -51,7 +51,7 @@ def checks(report: dict) -> list[dict]:
 
 def test_a_new_exercise_from_three_files(tmp_path):
     root = project(tmp_path)
-    made = run(root, "-m", "nngrade.build.stubs")
+    made = run(root, "-m", "nngrade.stubs")
     assert made.returncode == 0, made.stderr
     stub = (root / "exercises" / "09_relu_bias.py").read_text()
     assert "    hidden_error_term = None\n" in stub and "MISTAKE" not in stub and "SOLUTION" not in stub
@@ -105,7 +105,7 @@ BROKEN = {
 @pytest.mark.parametrize("reference, grader, said", BROKEN.values(), ids=BROKEN.keys())
 def test_an_instructors_mistake_is_one_line_naming_the_file(tmp_path, reference, grader, said):
     root = project(tmp_path, reference, grader)
-    for command in (("grade.py", "09"), ("-m", "nngrade.build.stubs", "--check")):
+    for command in (("grade.py", "09"), ("-m", "nngrade.stubs", "--check")):
         result = run(root, *command)
         assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
         assert said in result.stderr and ("graders/test_09" in result.stderr or "reference/09" in result.stderr)
@@ -122,7 +122,7 @@ def test_a_grader_named_otherwise_is_said(tmp_path):
 def test_a_mistake_that_changes_nothing_is_said(tmp_path):
     root = project(tmp_path, REFERENCE.replace("# MISTAKE flipped_error: output - target",
                                                "# MISTAKE flipped_error: target - output"))
-    result = run(root, "-m", "nngrade.build.stubs", "--check")
+    result = run(root, "-m", "nngrade.stubs", "--check")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "reference/09_relu_bias.py:" in result.stderr and "'flipped_error' changes no graded quantity" in result.stderr
 
@@ -224,7 +224,7 @@ def test_a_mistake_declared_as_a_function_is_diagnosed(tmp_path):
     """The escape hatch: a mistake written as a whole function in the grader, in place of the reference's."""
     grader = ("import dataclasses\n" + GRADER.replace("\n\n@pytest.mark.parametrize", ESCAPE_HATCH + "\n\n@pytest.mark.parametrize"))
     root = project(tmp_path, grader=grader)
-    made = run(root, "-m", "nngrade.build.stubs")   # checks every exercise, its function-declared mistake too
+    made = run(root, "-m", "nngrade.stubs")   # checks every exercise, its function-declared mistake too
     assert made.returncode == 0 and made.stderr == "", made.stderr
     (root / "mine").mkdir()
     (root / "mine" / "09_relu_bias.py").write_text(

@@ -10,7 +10,7 @@ import pytest
 
 from nngrade.judge.exercises import EXERCISES
 from nngrade.build.release import build
-from nngrade.build.stubs import MARKER
+from nngrade.stubs import MARKER
 
 from helpers import REPO, SAMPLE_DATA, edited_reference, grade_files, reference_source
 
@@ -29,7 +29,7 @@ def run(release, *args):
 def test_no_reference_code_inside(release):
     assert not (release / "reference").exists()
     assert not (release / "tests").exists()
-    for withheld in ("judge/derive.py", "judge/validate.py", "build/stubs.py", "build/release.py"):
+    for withheld in ("judge/derive.py", "judge/validate.py", "stubs.py", "build/release.py"):
         assert not (release / "nngrade" / withheld).exists()
     declared = re.compile(r"^\s*# MISTAKE \w+", re.M)   # the reference's declarations of mistakes, with their code
     assert not any(declared.search(path.read_text(encoding="utf-8")) for path in release.rglob("*.py"))

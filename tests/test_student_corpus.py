@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from nngrade.judge.exercises import EXERCISES, SIDE_EFFECTS
-from nngrade.build.stubs import MARKER
+from nngrade.stubs import MARKER
 
 from helpers import grade_files, reference_source
 

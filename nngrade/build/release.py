@@ -17,7 +17,7 @@ from nngrade.paths import REPO
 
 SHIPPED = ("grade.py", "README.md", "requirements.txt", "exercises", "graders", "nngrade")
 # Code that computes right answers for any input: never in a student's hands.
-WITHHELD = {"nngrade/judge/derive.py", "nngrade/judge/validate.py", "nngrade/build/stubs.py", "nngrade/build/release.py",
+WITHHELD = {"nngrade/judge/derive.py", "nngrade/judge/validate.py", "nngrade/stubs.py", "nngrade/build/release.py",
             "nngrade/build/gradescope_bundle.py"}
 
 

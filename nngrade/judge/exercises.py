@@ -1,7 +1,7 @@
 """The exercises of this project: every `graders/test_NN_stem.py`, loaded and checked once.
 
 An exercise is three files: its grader (the spec, nngrade.spec), its reference `reference/NN_stem.py`
-and the stub `exercises/NN_stem.py` generated from the reference (python -m nngrade.build.stubs). Adding
+and the stub `exercises/NN_stem.py` generated from the reference (python -m nngrade.stubs). Adding
 one touches nothing here. What is wrong with an exercise is found when it loads and said in one line
 naming the file; the other exercises stay gradable.
 """

@@ -1,4 +1,4 @@
-"""Checks of every exercise that need its cases run: the instructor's `python -m nngrade.build.stubs` runs them.
+"""Checks of every exercise that need its cases run: the instructor's `python -m nngrade.stubs` runs them.
 
 What loading an exercise finds (nngrade.judge.exercises) comes first; then, on the visible cases and the
 hidden cases of a few seeds: the inputs are the function's parameters, the reference runs and gives

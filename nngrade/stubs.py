@@ -2,7 +2,7 @@
 
 A reference line `    error = target - output  # SOLUTION` becomes `    error = None` in
 the stub, so the stub reads like the lesson with its TODOs open; the `# MISTAKE` lines declared
-beside it are left out. `python -m nngrade.build.stubs` checks every exercise (nngrade.judge.validate) and
+beside it are left out. `python -m nngrade.stubs` checks every exercise (nngrade.judge.validate) and
 rewrites exercises/; `--check` only reports drift and problems (a test runs it).
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ def expected_stubs() -> dict[Path, str]:
 
 def main(argv: list[str] | None = None) -> int:
     from nngrade.judge.validate import problems
-    parser = argparse.ArgumentParser(prog="python -m nngrade.build.stubs", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m nngrade.stubs", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if exercises/ differs from the generated stubs")
     args = parser.parse_args(argv)
     found = problems()
