@@ -326,3 +326,17 @@ def test_a_grader_bug_in_follow_through_is_a_grader_error_not_a_lower_score(tmp_
     alice = grade_files({"07": reference_source("07")}, tmp_path / "alice")
     assert alice.grader_error is None and alice.score == alice.max_score == 20
     assert bob.grader_error and "KeyError" in bob.grader_error
+
+
+def test_follow_through_across_functions_takes_only_results_of_the_references_shape(tmp_path):
+    """The reference's train_epoch is re-run on the student's own record_terms results only where each has the
+    shape the reference's record_terms gives: a (600, 600) error term (a million values per record) would make
+    every record of the replay broadcast to a huge array, and follows through to nothing sensible anyway."""
+    source = edited_reference("05", "error_term = error * output * (1 - output)  # SOLUTION",
+                              "error_term = np.full((600, 600), error)")
+    source = source.replace('del_w = del_w + terms["error_term"] * x  # SOLUTION',
+                            'del_w = del_w + terms["error_term"][0, 0] * x')
+    exercise = grade_files({"05": source}, tmp_path).exercises[0]
+    steps = [c for c in exercise.checks if c.function == "train_epoch" and c.quantity == "del_w"]
+    assert steps and all(c.status == "failed" and not c.follow_through for c in steps)
+    assert all("internal grader error" not in c.message for c in exercise.checks)

@@ -244,9 +244,9 @@ class Model:
                 setattr(module, _GIVEN, {})
                 module.__dict__.update(saved)
 
-    def trace(self, function: str, kwargs: dict, graded: tuple[str, ...]) -> list[tuple[str, dict]]:
-        """The reference's own calls from `function` to the other graded functions, with their arguments
-        (in each one's parameter order), in the order made; [] when there are none or too many."""
+    def trace(self, function: str, kwargs: dict, graded: tuple[str, ...]) -> list[tuple[str, dict, dict]]:
+        """The reference's own calls from `function` to the other graded functions: each one's name, its arguments
+        (in its parameter order) and what it returned, in the order made; [] when there are none or too many."""
         module = self.module(None)
         calls: list[tuple[str, dict]] = []
         depth = [0]
@@ -255,15 +255,20 @@ class Model:
             signature = inspect.signature(real)
 
             def wrapper(*args, **kw):
-                if depth[0] == 0:
+                outermost = depth[0] == 0
+                if outermost:
                     bound = signature.bind(*args, **kw)
                     bound.apply_defaults()
-                    calls.append((name, _copied(dict(bound.arguments))))
+                    arguments = _copied(dict(bound.arguments))
                 depth[0] += 1
                 try:
-                    return real(*args, **kw)
+                    returned = real(*args, **kw)
                 finally:
                     depth[0] -= 1
+                if outermost:
+                    calls.append((name, arguments, {k: np.array(v, dtype=np.float64) for k, v in dict(returned).items()
+                                                    if _is_number(v)}))
+                return returned
             return wrapper
         with self._lock:
             names = [name for name in graded if name != function and callable(module.__dict__.get(name))]
@@ -274,6 +279,14 @@ class Model:
             finally:
                 module.__dict__.update(saved)
         return calls if len(calls) <= MAX_TRACED_CALLS else []
+
+
+def _is_number(value) -> bool:
+    try:
+        np.asarray(value, dtype=np.float64)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def _replay(real, calls: list[dict], results: list[dict]):

@@ -171,16 +171,19 @@ class Graded:
             return None
         traced = self.expectations.traced[(check.function, check.case)]
         others: dict = {}
-        for (name, kwargs), (_, call_id) in zip(traced, derived):
+        for (name, kwargs, returned), (_, call_id) in zip(traced, derived):
             call = self.run.calls.get(call_id)
             if call is None or call.error is not None:
                 return None
             result = {}
             for quantity in self.exercise.function(name).quantities:
+                # In the reference's own result's shape only: another shape follows through to nothing sensible,
+                # and could make the reference broadcast to huge arrays.
                 array = as_numbers(self._value(call, quantity.name))
-                if array is None:
+                shaped = None if array is None or quantity.name not in returned else aligned(array, returned[quantity.name])
+                if shaped is None:
                     return None
-                result[quantity.name] = array
+                result[quantity.name] = shaped
             calls, results = others.setdefault(name, ([], []))
             calls.append(kwargs)
             results.append(result)

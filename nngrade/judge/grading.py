@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from nngrade import __version__
 from nngrade.bulk import progress
 from nngrade.run import sandbox
@@ -103,8 +105,10 @@ def _calls(exercise: Exercise, inputs: dict, expectations, secret: bytes) -> _Pr
     quantities = {f.name: tuple(q.name for q in f.quantities) for f in exercise.functions}
     calls, ids, derived = [], {}, {}
 
-    def add(function: str, kwargs: dict) -> int:
-        calls.append(Call(len(calls), function, kwargs, quantities[function]))
+    def add(function: str, kwargs: dict, returned: dict | None = None) -> int:
+        # A call for follow-through only: a value far larger than the reference's own is no use to it.
+        limit = None if returned is None else 4 * max((np.size(v) for v in returned.values()), default=1) + 64
+        calls.append(Call(len(calls), function, kwargs, quantities[function], limit))
         return len(calls) - 1
     for visible in (True, False):
         keys = [k for k in inputs if exercise.function(k[0]).is_visible(k[1]) == visible]
@@ -112,7 +116,7 @@ def _calls(exercise: Exercise, inputs: dict, expectations, secret: bytes) -> _Pr
             ids[key] = add(key[0], inputs[key])
         for key in keys:
             if key in expectations.traced:
-                derived[key] = [(name, add(name, kwargs)) for name, kwargs in expectations.traced[key]]
+                derived[key] = [(name, add(name, kwargs, returned)) for name, kwargs, returned in expectations.traced[key]]
     parameters = {function: tuple(kwargs) for (function, _), kwargs in inputs.items()}
     return _Prepared(tuple(calls), ids, expectations, secret, None, derived, parameters)
 

@@ -165,8 +165,21 @@ def _partial_locals(exc: BaseException, code) -> dict:
     return found
 
 
-def _encode_values(wire, source: dict, quantities: list) -> dict:
-    return {q: wire.encode(source[q]) for q in quantities if q in source}
+def _encode_values(wire, source: dict, quantities: list, limit: int | None = None) -> dict:
+    return {q: _encode_bounded(wire, source[q], limit) for q in quantities if q in source}
+
+
+def _encode_bounded(wire, value, limit: int | None) -> dict:
+    """A value, or, past `limit` elements (a call the judge makes for itself), a note that it is too large."""
+    if limit is not None:
+        import numpy
+        try:
+            size = int(numpy.size(value))
+        except BaseException:  # noqa: BLE001 - whatever the student's object does, wire.encode says what it is
+            size = 0
+        if size > limit:
+            return {"kind": "invalid", "type": type(value).__name__[:60], "reason": f"is too large ({size} values)"}
+    return wire.encode(value)
 
 
 def _seed_global_random(seed: int) -> None:
@@ -221,7 +234,8 @@ def _call(module, call: dict, wire, path: str, probe: bool = True) -> dict:
     try:
         returned = function(*args, **kwargs)
     except BaseException as exc:  # noqa: BLE001 - a student's exception is a result
-        values = _encode_values(wire, _partial_locals(exc, getattr(function, "__code__", None)), call["quantities"])
+        values = _encode_values(wire, _partial_locals(exc, getattr(function, "__code__", None)), call["quantities"],
+                                call.get("max_elements"))
         return {**event, "ok": False, "error": _describe(exc, path), "values": values,
                 "seconds": _clock() - started}
     seconds = _clock() - started
@@ -231,14 +245,15 @@ def _call(module, call: dict, wire, path: str, probe: bool = True) -> dict:
                           "message": f"{call['function']} returned {type(returned).__name__}, "
                                      "expected the dict of quantities that the stub returns"}}
     try:
-        values = _encode_values(wire, returned, call["quantities"])
+        values = _encode_values(wire, returned, call["quantities"], call.get("max_elements"))
     except BaseException as exc:  # noqa: BLE001 - a dict subclass of the student's may raise
         return {**event, "ok": False, "error": _describe(exc, path), "seconds": seconds}
     import numpy
     mutated = [name for name, before in snapshot.items()
                if not numpy.array_equal(before, inputs[name], equal_nan=True)]
     return {**event, "ok": True, "values": values, "seconds": seconds, "mutated": mutated,
-            "random_dependent": (probe or seconds < PROBE_SECONDS) and _depends_on_global_random(function, call, wire, values)}
+            "random_dependent": "max_elements" not in call and (probe or seconds < PROBE_SECONDS)
+            and _depends_on_global_random(function, call, wire, values)}
 
 
 def _depends_on_global_random(function, call: dict, wire, values: dict) -> bool:

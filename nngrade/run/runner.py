@@ -65,6 +65,9 @@ class Call:
     function: str
     inputs: dict[str, Any]           # plain values (numpy arrays, floats, ints)
     quantities: tuple[str, ...]
+    # A call made for the judge's own use (follow-through across functions): values larger than this many
+    # elements come back as "too large" instead of filling the result budget that the graded calls share.
+    max_elements: int | None = None
 
 
 @dataclass
@@ -105,7 +108,8 @@ class Submitted:
 def encode_calls(calls: list[Call]) -> list[dict]:
     """The calls as the child reads them (both the cold child and the warm server's forks)."""
     return [{"id": c.id, "function": c.function, "quantities": list(c.quantities),
-             "inputs": {k: wire.encode(v) for k, v in c.inputs.items()}} for c in calls]
+             "inputs": {k: wire.encode(v) for k, v in c.inputs.items()},
+             **({"max_elements": c.max_elements} if c.max_elements is not None else {})} for c in calls]
 
 
 @contextmanager
