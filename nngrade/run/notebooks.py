@@ -122,22 +122,29 @@ class Cells:
         except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
             return body   # graded as it is: its syntax error is the student's to see
         statements = tree.body
-        for index, statement in enumerate(statements):
-            if not _uses_grader(statement, self._grader_names):
-                continue
-            self._grader_names |= _bound_names(statement)
+        grader = []
+        for statement in statements:   # in order: what uses a name bound by an earlier one is the grader's too
+            if _uses_grader(statement, self._grader_names):
+                self._grader_names |= _bound_names(statement)
+                grader.append(statement)
+        splices = []
+        for statement in grader:
             start, end = statement.lineno, statement.end_lineno
-            shared = [other for other in statements if other is not statement
+            shared = [other for other in statements if other not in grader
                       and other.lineno <= end and other.end_lineno >= start]
             if not shared:
                 body[start - 1:end] = ["pass"] + [""] * (end - start)
             elif start == end:   # `import numpy as np; import nngrade`: that statement only
-                raw = body[start - 1].encode("utf-8", "surrogatepass")
-                body[start - 1] = (raw[:statement.col_offset] + b"pass" + raw[statement.end_col_offset:]).decode(
-                    "utf-8", "surrogatepass")
+                splices.append((start, statement.col_offset, statement.end_col_offset))
             else:
                 continue
             self.grader_lines.append(f"cell {count} line {start}")
+        for line, begin, finish in sorted(splices, reverse=True):   # right to left: the offsets stay valid
+            if body[line - 1] == "pass":
+                continue
+            raw = body[line - 1].encode("utf-8", "surrogatepass")
+            body[line - 1] = (raw[:begin] + b"pass" + raw[finish:]).decode("utf-8", "surrogatepass")
+        self.grader_lines = list(dict.fromkeys(self.grader_lines))
         return body
 
     def notices(self, name: str) -> list[str]:
