@@ -225,3 +225,10 @@ def test_ctrl_c_while_grading_exits_cleanly(watched):
     time.sleep(0.2)   # about when the grade has started (no timing is asserted: any moment must be clean)
     code, stderr = session.interrupt()
     assert code == 130 and "Traceback" not in stderr, stderr
+
+
+def test_the_benchmark_sets_a_watch_regrade_against_a_cold_start_in_one_run():
+    from bench.run import watch_vs_cold
+    figures = watch_vs_cold(runs=1)
+    assert figures["cold_median"] > 0 and figures["regrade_median"] > 0
+    assert abs(figures["cold_over_regrade"] - figures["cold_median"] / figures["regrade_median"]) < 1e-9
