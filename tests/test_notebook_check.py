@@ -226,3 +226,27 @@ def test_an_unknown_exercise_is_one_line_not_a_traceback():
 def test_the_pages_style_applies_inside_the_output_only():
     scoped = scoped_style("body{color:red}h2,th{margin:0}.x{a:b}", ".s")
     assert scoped == ".s{color:red}.s h2,.s th{margin:0}.s .x{a:b}"
+
+
+def test_a_handed_in_notebook_leaves_out_the_graders_lines_and_what_uses_their_result():
+    from nngrade.run.notebooks import Cells
+    cells = Cells()
+    first = cells.python("import numpy as np; import nngrade as ng\nfrom nngrade import check", 1)
+    second = cells.python("r = ng.check('07'); x = 2\nprint(r.score); y = 3\nif r.score < 20:\n    print('again')\n"
+                          "z = check()\nw = x + y", 2)
+    assert first == ["import numpy as np; pass", "pass"]
+    assert second == ["pass; x = 2", "pass; y = 3", "pass", "", "pass", "w = x + y"]
+    namespace: dict = {}
+    exec("\n".join(first + second), namespace)   # what is left runs without nngrade
+    assert namespace["w"] == 5
+    assert "left out the grader's own lines" in " ".join(cells.notices("nb"))
+
+
+def test_the_html_escapes_whatever_the_cells_held():
+    from nngrade.notebook_check import Feedback
+    from nngrade.reports.results import Report
+    report = Report(exercises=(), seed=1, submission="s", data={}, isolation="process", timings={}, versions={},
+                    notices=("cell 1 line 1 (%<script>alert(1)</script>)",))
+    html = Feedback(report=report)._repr_html_()
+    assert "<script" not in html and "&lt;script&gt;" in html
+    assert "Total: 0 / 0" in repr(Feedback(report=report))
