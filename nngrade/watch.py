@@ -231,18 +231,20 @@ def _loop(tasks, seed, data, limits, notices, json_path, style, submission, serv
         if not changed:
             continue
         regraded = grade(changed)
-        merged = _merged(report, regraded)
+        merged = _merged(report, regraded, [task.path.name for task in changed])
         print(f"\n[{_now()}] {', '.join(t.path.name for t in changed)} saved: graded again", flush=True)
         print("\n".join(changes(report, merged, style)), flush=True)
         report = merged
         _grader_error(report, saved(report))
 
 
-def _merged(report: Report, regraded: Report) -> Report:
-    """The session's report with the exercises graded again replaced (the others stand)."""
+def _merged(report: Report, regraded: Report, files: list[str]) -> Report:
+    """The session's report with the exercises graded again replaced (the others stand), and so the notices
+    about their files (a notebook's conversion); the others' notices stay."""
     new = {e.id: e for e in regraded.exercises}
+    kept = [n for n in report.notices if not any(name in n for name in files)]
     return replace(regraded, exercises=tuple(new.get(e.id, e) for e in report.exercises),
-                   timings=regraded.timings)
+                   notices=tuple(dict.fromkeys([*regraded.notices, *kept])))
 
 
 def _grader_error(report: Report, problem: str) -> None:
