@@ -146,6 +146,42 @@ def measure(n: int, runs: int, naive_sample: int) -> dict:
     return results
 
 
+def watch_vs_cold(runs: int) -> dict:
+    """A save's re-grade under `grade.py 07 --watch` (from the write to the new total on its output: the poll, the
+    warm server's fork, the graders kept loaded) against a cold `python grade.py 07` of the same file."""
+    import signal
+    import queue
+    from bench.classroom import reference_source
+    with tempfile.TemporaryDirectory(prefix="nngrade-bench-watch-") as scratch:
+        path = Path(scratch) / f"{EXERCISES['07'].stem}.py"
+        source = reference_source("07")
+        path.write_text(source)
+        cold = _median_wall(["grade.py", "07", str(path), "--json", str(Path(scratch) / "cold.json")], runs)
+        proc = subprocess.Popen([sys.executable, "grade.py", "07", str(path), "--watch", "--seed", "1",
+                                 "--json", str(Path(scratch) / "watch.json")], cwd=REPO, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+
+        def until(text: str) -> None:
+            while text not in lines.get(timeout=300):
+                pass
+        try:
+            until("watching")
+            times = []
+            for run in range(runs + 1):   # the first save warms the server's fork, as a student's first save does
+                started = time.perf_counter()
+                path.write_text(source + f"\n# save {run}\n")
+                until("Total:")
+                times.append(time.perf_counter() - started)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+    regrade = statistics.median(times[1:])
+    return {"cold_median": cold["median"], "regrade_median": regrade, "runs": runs,
+            "cold_over_regrade": cold["median"] / regrade}
+
+
 def machine() -> dict:
     import numpy
 
@@ -206,11 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     naive = args.naive or (2 if args.quick else 20)
     info = machine()
     results = measure(n, runs, naive)
+    results["watch"] = watch_vs_cold(runs)
     summary = summarize(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": info, "quick": args.quick, "results": results, **summary},
                                    indent=2) + "\n")
     print(table(summary, results, info))
+    print(f"grade.py 07 --watch, a save's re-grade: {results['watch']['regrade_median']:.3f} s, "
+          f"{results['watch']['cold_over_regrade']:.1f}x faster than a cold start")
     print(f"\nwritten: {args.out}")
     return 0
 

@@ -39,6 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=seconds, default=Limits.timeout, help="seconds per exercise file (default %(default)s)")
     parser.add_argument("--no-color", "--no-colour", dest="no_color", action="store_true",
                         help="no colour in the table (also: the NO_COLOR environment variable, or output not a terminal)")
+    parser.add_argument("--watch", action="store_true",
+                        help="grade again on every save of the file, printing only what changed (Ctrl-C stops)")
     add_isolation_option(parser)
     return _paths_as_submission(parser.parse_args(argv))
 
@@ -293,9 +295,18 @@ def main(argv: list[str] | None = None) -> int:
     style = style_for(sys.stdout, no_colour=args.no_color)
     seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
     from nngrade.judge.oracle import OracleError
+    limits = Limits(timeout=args.timeout, isolation=args.isolation)
+    if args.watch:
+        from nngrade.watch import watch
+        try:
+            return watch(tasks, seed, data, limits, notices, json_path, style,
+                         str(args.submission or REPO / "exercises"))
+        except OracleError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         report = grade(tasks, seed, data, submission=str(args.submission or REPO / "exercises"),
-                       limits=Limits(timeout=args.timeout, isolation=args.isolation), notices=notices)
+                       limits=limits, notices=notices)
     except OracleError as exc:   # a student release without stored values for this data file
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -21,6 +21,7 @@ SUBMISSION_SUFFIXES = (".py", SUFFIX)   # the files that can be an exercise
 MAX_BYTES = 20_000_000          # of a notebook file: outputs (plots) make notebooks far larger than their code
 SHOWN_LEFT_OUT = 5              # lines named in the notice; the rest are counted
 PYTHON_BODY_MAGICS = ("time", "timeit", "capture", "prun")   # cell magics whose body is plain Python
+GRADER = "nngrade"   # the grader's own package: a notebook that checks itself imports it
 
 _SHELL_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\s*=\s*[!%]")
 
@@ -68,7 +69,7 @@ def _code(notebook, name: str) -> tuple[bytes, list[str]]:
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list):
         raise NotebookError(f"{name} is not a readable notebook: it has no list of cells")
-    lines, left_out, count = [], [], 0
+    converter, lines, count = Cells(), [], 0
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -77,31 +78,113 @@ def _code(notebook, name: str) -> tuple[bytes, list[str]]:
         if not isinstance(source, str):
             continue
         count += 1
-        lines.append(f"# In[{count}]")
+        lines += [f"# In[{count}]", *converter.python(source, count)]
+    notices = [f"{name}: graded its {count} code cell{'s' if count != 1 else ''}, in order, as one Python file",
+               *converter.notices(name)]
+    return ("\n".join(lines) + "\n").encode("utf-8", errors="surrogatepass"), notices
+
+
+class Cells:
+    """Code cells as Python lines, one cell after another, and what was left out of them.
+
+    Left out: what only IPython runs, and the grader's own lines (`import nngrade`, `nngrade.check("07")`,
+    and what uses their results): a notebook that checks itself in the kernel is graded as its work, and
+    the child has no nngrade to import.
+    """
+
+    def __init__(self):
+        self.left_out: list[str] = []
+        self.grader_lines: list[str] = []
+        self._grader_names: set[str] = set()   # names bound to nngrade or to what it returned
+
+    def python(self, source: str, count: int) -> list[str]:
+        """The lines of one cell as Python; a line left out becomes `pass` at its indentation (line numbers stay)."""
         body = source.splitlines()
         first = next((i for i, line in enumerate(body) if line.strip()), None)
         if first is not None and body[first].lstrip().startswith("%%"):
             magic = body[first].strip()[2:].split(maxsplit=1)[0] if body[first].strip()[2:] else ""
-            left_out.append(f"cell {count} line {first + 1} ({body[first].strip()[:60]})")
             if magic not in PYTHON_BODY_MAGICS:   # %%bash, %%writefile, %%html...: the whole cell is not Python
-                left_out[-1] = f"cell {count} (a %%{magic} cell)"
-                lines += ["pass"] * len(body)
-                continue
+                self.left_out.append(f"cell {count} (a %%{magic} cell)")
+                return ["pass"] * len(body)
+            self.left_out.append(f"cell {count} line {first + 1} ({body[first].strip()[:60]})")
             body[first] = "pass"
-        if _is_python("\n".join(body)):
-            lines += body
-            continue
-        for number, line in enumerate(body, start=1):
-            if _ipython_only(line):
-                left_out.append(f"cell {count} line {number} ({line.strip()[:60]})")
-                line = line[:len(line) - len(line.lstrip())] + "pass"
-            lines.append(line)
-    notices = [f"{name}: graded its {count} code cell{'s' if count != 1 else ''}, in order, as one Python file"]
-    if left_out:
-        shown = ", ".join(left_out[:SHOWN_LEFT_OUT]) + (f" and {len(left_out) - SHOWN_LEFT_OUT} more"
-                                                        if len(left_out) > SHOWN_LEFT_OUT else "")
-        notices.append(f"{name}: left out what only IPython runs (magics, ! shell lines, ? help): {shown}")
-    return ("\n".join(lines) + "\n").encode("utf-8", errors="surrogatepass"), notices
+        if not _is_python("\n".join(body)):
+            for number, line in enumerate(body, start=1):
+                if _ipython_only(line):
+                    self.left_out.append(f"cell {count} line {number} ({line.strip()[:60]})")
+                    body[number - 1] = line[:len(line) - len(line.lstrip())] + "pass"
+        return self._without_grader(body, count)
+
+    def _without_grader(self, body: list[str], count: int) -> list[str]:
+        import ast
+        try:
+            tree = ast.parse("\n".join(body))
+        except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+            return body   # graded as it is: its syntax error is the student's to see
+        statements = tree.body
+        grader = []
+        for statement in statements:   # in order: what uses a name bound by an earlier one is the grader's too
+            if _uses_grader(statement, self._grader_names):
+                self._grader_names |= _bound_names(statement)
+                grader.append(statement)
+        splices = []
+        for statement in grader:
+            start, end = statement.lineno, statement.end_lineno
+            shared = [other for other in statements if other not in grader
+                      and other.lineno <= end and other.end_lineno >= start]
+            if not shared:
+                body[start - 1:end] = ["pass"] + [""] * (end - start)
+            elif start == end:   # `import numpy as np; import nngrade`: that statement only
+                splices.append((start, statement.col_offset, statement.end_col_offset))
+            else:
+                continue
+            self.grader_lines.append(f"cell {count} line {start}")
+        for line, begin, finish in sorted(splices, reverse=True):   # right to left: the offsets stay valid
+            if body[line - 1] == "pass":
+                continue
+            raw = body[line - 1].encode("utf-8", "surrogatepass")
+            body[line - 1] = (raw[:begin] + b"pass" + raw[finish:]).decode("utf-8", "surrogatepass")
+        self.grader_lines = list(dict.fromkeys(self.grader_lines))
+        return body
+
+    def notices(self, name: str) -> list[str]:
+        notices = []
+        if self.left_out:
+            notices.append(f"{name}: left out what only IPython runs (magics, ! shell lines, ? help): "
+                           + _listed(self.left_out))
+        if self.grader_lines:
+            notices.append(f"{name}: left out the grader's own lines (import nngrade, nngrade.check(...)): "
+                           + _listed(self.grader_lines))
+        return notices
+
+
+def _listed(items: list[str]) -> str:
+    return ", ".join(items[:SHOWN_LEFT_OUT]) + (f" and {len(items) - SHOWN_LEFT_OUT} more"
+                                                if len(items) > SHOWN_LEFT_OUT else "")
+
+
+def _is_grader_module(name: str | None) -> bool:
+    return name is not None and (name == GRADER or name.startswith(GRADER + "."))
+
+
+def _uses_grader(statement, names: set[str]) -> bool:
+    """A statement that imports the grader, or uses a name bound to it (or to what it returned)."""
+    import ast
+    if isinstance(statement, ast.Import):
+        return any(_is_grader_module(alias.name) for alias in statement.names)
+    if isinstance(statement, ast.ImportFrom):
+        return statement.level == 0 and _is_grader_module(statement.module)
+    return any(isinstance(node, ast.Name) and node.id in names for node in ast.walk(statement))
+
+
+def _bound_names(statement) -> set[str]:
+    import ast
+    if isinstance(statement, ast.Import | ast.ImportFrom):
+        return {alias.asname or alias.name.split(".")[0] for alias in statement.names}
+    bound = {node.id for node in ast.walk(statement) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        bound.add(statement.name)
+    return bound
 
 
 def _is_python(source: str) -> bool:

@@ -104,7 +104,7 @@ def to_html(report: dict, student: dict, hidden_shown: bool = True) -> str:
         held_prints = bool(exercise.output.strip()) and any(c.visibility != "visible" for c in original.checks)
         view = exercise_view(replace(exercise, output="") if held_prints else exercise,
                              _file_shown(exercise.file, shown.submission))
-        parts += _exercise(view, hidden_shown)
+        parts += exercise_html(view, hidden_shown)
         if held_prints and (view.problem or any(line.kind == "failure" for line in view.explanations)):
             parts.insert(-1, '<p class="meta">Your prints are not shown here: they include the calls on the hidden '
                              "inputs. <code>python grade.py</code> with the exercise's number shows them on your own files.</p>")
@@ -148,7 +148,8 @@ def _data(data: dict) -> str:
     return f"{data.get('source', '')}" + (f" ({PurePath(str(path)).name})" if path else "")
 
 
-def _exercise(view: ExerciseView, hidden_shown: bool) -> list[str]:
+def exercise_html(view: ExerciseView, hidden_shown: bool) -> list[str]:
+    """One exercise's view as HTML (also the table `nngrade.check` shows in a notebook)."""
     out = [f'<section><h2><span dir="auto">{escape(view.head)}</span><span>{points(view.score)} / '
            f"{points(view.max_score)}</span></h2>"]
     if view.problem:
