@@ -224,6 +224,18 @@ def _default_json(ids: list[str], submission: Path | None) -> Path:
     return REPO / "reports" / f"{prefix}{label}.json"
 
 
+def _unclaimed(path: Path, tasks, submission: str) -> Path:
+    """The default report's path, or, where that holds the report of another file of the same name (two
+    folders' 07_backpropagation.py), a path of this submission's own beside it: a default never refuses."""
+    try:
+        check_report_path(path, tasks, submission)
+        return path
+    except UsageError:
+        import hashlib
+        own = hashlib.sha256(str(Path(submission).resolve()).encode()).hexdigest()[:8]
+        return path.with_name(f"{path.stem}-{own}{path.suffix}")
+
+
 def check_report_path(path: Path, tasks, submission: str) -> None:
     """The report never replaces a file of the submission, nor another submission's report; said before grading.
 
@@ -284,8 +296,11 @@ def main(argv: list[str] | None = None) -> int:
         data, notices = _load_data(args.data, tasks)
         notices = (*tasks.notices, *notices)
         check_isolation(args.isolation)
+        submission = str(args.submission or REPO / "exercises")
         json_path = args.json or _default_json([t.exercise.id for t in tasks], args.submission)
-        check_report_path(json_path, tasks, str(args.submission or REPO / "exercises"))
+        if args.json is None:
+            json_path = _unclaimed(json_path, tasks, submission)
+        check_report_path(json_path, tasks, submission)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -176,3 +176,21 @@ def test_committed_sample_report_is_what_grading_gives_now(tmp_path):
     committed = json.loads(sample.read_text())
     validate(committed)
     assert _comparable(committed) == _comparable(fresh), "run NNGRADE_UPDATE_GOLDENS=1 python -m pytest tests/test_cli_report.py"
+
+
+def test_two_files_of_the_same_name_elsewhere_each_get_a_default_report(tmp_path):
+    """The default report is named after the file; another folder's file of the same name gets a report of its
+    own beside it, instead of a refusal (an explicit --json over another's report is still refused)."""
+    reports = []
+    for who, text in (("alice", reference_source("07")), ("bob", edited_reference(
+            "07", "error = target - output  # SOLUTION", "error = output - target"))):
+        (tmp_path / who).mkdir()
+        (tmp_path / who / "07_backpropagation.py").write_text(text)
+        result = run_cli(str(tmp_path / who / "07_backpropagation.py"), "--seed", "3")
+        assert result.returncode in (0, 1) and "error:" not in result.stderr, result.stderr
+        reports.append(result.stdout.split("report: ")[1].split()[0])
+    first, second = (json.loads((REPO / path).read_text()) for path in reports)
+    assert reports[0] != reports[1] and first["score"] == 20 and second["score"] == 16
+    assert first["submission"].endswith("alice/07_backpropagation.py")
+    for path in reports:
+        (REPO / path).unlink()
