@@ -340,3 +340,20 @@ def test_follow_through_across_functions_takes_only_results_of_the_references_sh
     steps = [c for c in exercise.checks if c.function == "train_epoch" and c.quantity == "del_w"]
     assert steps and all(c.status == "failed" and not c.follow_through for c in steps)
     assert all("internal grader error" not in c.message for c in exercise.checks)
+
+
+def test_the_judges_own_calls_never_cost_a_graded_one(tmp_path):
+    """The judge runs the student's record_terms on the reference's 360 calls for follow-through, after every
+    graded call: a record_terms that stalls there (here: from its 10th call on) leaves every graded check
+    graded and the file without a problem; only the follow-through it could have given is not to be had."""
+    source = edited_reference("05", "    # TODO: Calculate the output\n",
+                              "    # TODO: Calculate the output\n    _count.append(1)\n"
+                              "    if len(_count) > 10:\n        while True:\n            pass\n")
+    source = source.replace("def sigmoid(x):", "_count = []\n\n\ndef sigmoid(x):", 1)
+    source = source.replace('        terms = record_terms(x, y, weights)\n',
+                            '        out = sigmoid(np.dot(x, weights))\n'
+                            '        terms = {"error_term": (y - out) * out * (1 - out)}\n')
+    report = grade_files({"05": source}, tmp_path, timeout=3.0)
+    (exercise,) = report.exercises
+    assert exercise.problem is None and report.grader_error is None
+    assert exercise.score == exercise.max_score == 23, [c.message for c in exercise.checks if c.status != "passed"]

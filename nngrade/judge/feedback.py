@@ -46,6 +46,12 @@ class Graded:
     _precision: list = field(default_factory=list, repr=False)   # the run's coarsest float dtype, once found
 
     @property
+    def graded_calls_complete(self) -> bool:
+        """Every graded call came back: what stopped the run afterwards (a time limit met in the judge's own
+        calls for follow-through) is no problem of the file's."""
+        return self.run is not None and all(i in self.run.calls for i in self.call_ids.values())
+
+    @property
     def expected(self) -> dict[tuple[str, str], dict[str, np.ndarray]]:
         return self.expectations.expected
 

@@ -100,8 +100,12 @@ def _in_order(parameters: tuple[str, ...], function: str, kwargs: dict) -> dict:
 
 
 def _calls(exercise: Exercise, inputs: dict, expectations, secret: bytes) -> _Prepared:
-    """The child's calls: each case, then the calls the reference makes there to the exercise's other functions
-    (for follow-through across functions); every visible one before any hidden one."""
+    """The child's calls: every graded case, visible before hidden; then the judge's own calls, the student's
+    functions on the calls the reference makes to them (for follow-through across functions).
+
+    Visible first: a call whose message the student sees never met a hidden input. The judge's calls last, so
+    that they can never cost a graded one (a slow function run on 360 records, an endless loop): they show
+    the student no message, only whether a later value follows through."""
     quantities = {f.name: tuple(q.name for q in f.quantities) for f in exercise.functions}
     calls, ids, derived = [], {}, {}
 
@@ -110,13 +114,12 @@ def _calls(exercise: Exercise, inputs: dict, expectations, secret: bytes) -> _Pr
         limit = None if returned is None else 4 * max((np.size(v) for v in returned.values()), default=1) + 64
         calls.append(Call(len(calls), function, kwargs, quantities[function], limit))
         return len(calls) - 1
-    for visible in (True, False):
-        keys = [k for k in inputs if exercise.function(k[0]).is_visible(k[1]) == visible]
-        for key in keys:
-            ids[key] = add(key[0], inputs[key])
-        for key in keys:
-            if key in expectations.traced:
-                derived[key] = [(name, add(name, kwargs, returned)) for name, kwargs, returned in expectations.traced[key]]
+    ordered = sorted(inputs, key=lambda k: not exercise.function(k[0]).is_visible(k[1]))   # stable: visible first
+    for key in ordered:
+        ids[key] = add(key[0], inputs[key])
+    for key in ordered:
+        if key in expectations.traced:
+            derived[key] = [(name, add(name, kwargs, returned)) for name, kwargs, returned in expectations.traced[key]]
     parameters = {function: tuple(kwargs) for (function, _), kwargs in inputs.items()}
     return _Prepared(tuple(calls), ids, expectations, secret, None, derived, parameters)
 

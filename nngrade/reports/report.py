@@ -35,7 +35,8 @@ def build_report(*, tasks, graded, json_report: dict, index: int, seed: int, sub
         run = g.run
         exercises.append(ExerciseResult(
             id=ex.id, title=ex.title, file=str(task.path) if task.path else None, checks=tuple(checks),
-            problem=g.problem or _run_problem(run), output=run.output if run else "",
+            problem=g.problem or (_run_problem(run) if not g.graded_calls_complete else None),
+            output=run.output if run else "",
             seconds=round(run.seconds, 4) if run else 0.0,
             pending_hidden=sum(1 for check in ex.checks if not g.grades(check))))
     return Report(exercises=tuple(exercises), seed=seed, submission=submission, data=data,
