@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nngrade import __version__
-from nngrade.bulk import progress
 from nngrade.run import sandbox
 from nngrade.judge.exercises import Exercise, grader_file
 from nngrade.judge.feedback import Graded
@@ -117,10 +116,11 @@ def _calls(exercise: Exercise, inputs: dict, expectations, secret: bytes) -> _Pr
     return _Prepared(tuple(calls), ids, expectations, secret, None, derived, parameters)
 
 
-def _grade_one(task: Task, prepared: _Prepared, limits: Limits, run_student=run_file) -> Graded:
+def _grade_one(task: Task, prepared: _Prepared, limits: Limits, run_student=run_file, file_done=None) -> Graded:
     problem = None if task.path else f"no file {task.exercise.stem}.py (or {task.exercise.id}*.py) in the submission"
     run = run_student(task.path, list(prepared.calls), limits) if task.path and prepared.fault is None else None
-    progress.file_done()    # bulk's progress line counts files as they are graded, not batches as they return
+    if file_done is not None:
+        file_done()    # bulk's progress line counts files as they are graded, not batches as they return
     return Graded(task.exercise, run, problem, prepared.call_ids, prepared.expectations, prepared.key, prepared.fault,
                   prepared.derived or {}, prepared.parameters or {})
 
@@ -136,11 +136,12 @@ def grade(tasks: list[Task], seed: int, data, submission: str, limits: Limits = 
 
 
 def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), oracle=None,
-               threads: int | None = None, run_student=run_file) -> list[Report]:
+               threads: int | None = None, run_student=run_file, file_done=None) -> list[Report]:
     """Grade several submissions with one pytest session: the graders' fixed cost is paid once per batch.
 
     `run_student(path, calls, limits) -> RunResult` runs one file: a cold child by default, or a
-    warm server's fork (nngrade.run.warm) in bulk; `threads` files run at once.
+    warm server's fork (nngrade.run.warm) in bulk; `threads` files run at once; `file_done()` is called
+    as each file is graded (bulk's progress line).
     """
     started = time.perf_counter()
     oracle = oracle or load_oracle(REPO)
@@ -154,7 +155,7 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
     width = max(1, min(len(jobs), threads or os.cpu_count() or 1))
 
     def grade_one(job) -> Graded:
-        return _grade_one(job[1], job[2], limits, run_student)
+        return _grade_one(job[1], job[2], limits, run_student, file_done)
     if width == 1:
         # In this thread: a warm server started from a pool thread would die when that thread ends (bwrap's
         # --die-with-parent follows the thread that started it), and bulk would pay a new one every batch.
@@ -202,6 +203,14 @@ def _isolation_notices(levels: set[str]) -> tuple[str, ...]:
     return tuple(notices)
 
 
+# The graders are parametrized tests of the `judge` fixture: no doctests, temporary folders, monkeypatching,
+# logging, JUnit files, pdb or cache. Kept: python, terminal, legacypath (pytest-json-report reads fspath), capture (a grader's prints are no student's
+# business), skipping, warnings (a grader's warnings go to the report, not the terminal), assertion.
+_UNUSED_PLUGINS = ("cacheprovider", "doctest", "pastebin", "junitxml", "setuponly", "setupplan",
+                   "stepwise", "unraisableexception", "threadexception", "faulthandler", "debugging", "tmpdir",
+                   "monkeypatch", "recwarn", "logging", "subtests", "unittest")
+
+
 def _run_graders(graded: dict[tuple[int, str], Graded], exercises: list[Exercise]) -> dict:
     """Run the pytest graders in this process and return pytest-json-report's report as a dict."""
     import pytest
@@ -211,7 +220,10 @@ def _run_graders(graded: dict[tuple[int, str], Graded], exercises: list[Exercise
     files = [str(grader_file(exercise)) for exercise in exercises]
     # Only the plugins named here: whatever else is installed (hypothesis, benchmark, ...) would cost
     # start-up time and could change how the graders run. No conftest.py: none belongs to the graders.
-    args = ["-q", "-p", "no:cacheprovider", "-p", "pytest_jsonreport.plugin", "--no-header", "--json-report-file=none",
+    # pytest's own plugins the graders need no part of are blocked too (not even imported): their
+    # set-up costs a student's every run, unraisableexception alone ~0.1 s of gc.collect at the end.
+    blocked = [arg for name in _UNUSED_PLUGINS for arg in ("-p", f"no:{name}")]
+    args = ["-q", *blocked, "-p", "pytest_jsonreport.plugin", "--no-header", "--json-report-file=none",
             "--noconftest", "--rootdir", str(GRADERS), "-o", "console_output_style=classic", "-c", os.devnull, *files]
     with _quiet(), _environment(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"):
         pytest.main(args, plugins=[json_plugin, GradingPlugin(graded)])
