@@ -180,7 +180,7 @@ def find_tasks(ids: list[str], explicit_ids: bool, submission: Path | None):
         raise UsageError(f"{submission}: no such file or folder")
     elif submission.is_file():
         if not explicit_ids:
-            ids = [i for i in EXERCISES if submission.name.startswith(i)]
+            ids = [i for i in EXERCISES.declared() if submission.name.startswith(i) and i in EXERCISES]
             if not ids:
                 raise UsageError(f"{submission}: cannot tell which exercise this is; name it like "
                                  f"07_backpropagation.py or give the id: python grade.py 07 --submission {submission}")
@@ -216,7 +216,8 @@ def _load_data(path: Path | None, tasks) -> tuple[object, tuple[str, ...]]:
 
 
 def _default_json(ids: list[str], submission: Path | None) -> Path:
-    label = "all" if ids == list(EXERCISES) else "-".join(ids)
+    # Named by the graders' file names: deciding "all" loads no grader that is not graded.
+    label = "all" if ids == EXERCISES.declared() else "-".join(ids)
     own = submission is not None and submission.resolve().parent == (REPO / "exercises").resolve()
     prefix = f"{submission.resolve().stem}-" if submission is not None and not own else ""
     return REPO / "reports" / f"{prefix}{label}.json"
