@@ -36,7 +36,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=seed, help="seed of the hidden cases (default: fresh; the report records it)")
     parser.add_argument("--data", type=Path, help="the data file of the exercises that read one "
                         "(default: the real file in data/, else the shipped sample)")
-    parser.add_argument("--timeout", type=seconds, default=Limits.timeout, help="seconds per exercise file (default %(default)s)")
+    parser.add_argument("--timeout", type=seconds, default=Limits.timeout, help="the most seconds an exercise file may take (default %(default)s); each file's limit is 50 "
+                        "times the reference's own time on this machine, at least 2 s, at most this")
     parser.add_argument("--no-color", "--no-colour", dest="no_color", action="store_true",
                         help="no colour in the table (also: the NO_COLOR environment variable, or output not a terminal)")
     add_isolation_option(parser)

@@ -9,7 +9,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nngrade import __version__
@@ -51,6 +51,7 @@ class _Prepared:
     # (function, case) -> [(another function, the call id of the student's run of it on the reference's arguments)]
     derived: dict = None
     parameters: dict = None        # function -> the stub's parameters, in the order a call passes them
+    reference_seconds: float = 0.0  # what the reference took here for these cases (the time limit's measure)
 
 
 _prepared: dict[tuple, _Prepared] = {}
@@ -68,8 +69,10 @@ def _prepare(exercise: Exercise, seed: int, data, oracle) -> _Prepared:
             inputs = exercise.inputs(seed, data, visible_only=not oracle.grades_hidden)
             inputs = {(function, case): _in_order(oracle.parameters(exercise, function), function, kwargs)
                       for (function, case), kwargs in inputs.items()}
+            started = time.perf_counter()
             expectations = oracle.expectations(exercise, inputs, data)
-            _prepared[key] = _calls(exercise, inputs, expectations, secret)
+            _prepared[key] = replace(_calls(exercise, inputs, expectations, secret),
+                                     reference_seconds=time.perf_counter() - started)
         except OracleError:
             raise
         except Exception as exc:  # noqa: BLE001 - the reference or the spec failed: ours, said in the report
@@ -116,9 +119,26 @@ def _calls(exercise: Exercise, inputs: dict, expectations, secret: bytes) -> _Pr
     return _Prepared(tuple(calls), ids, expectations, secret, None, derived, parameters)
 
 
+# A file's time limit, from what the reference took on this machine for the same cases (expected values and the
+# calls it makes to the exercise's other functions: about what the student's file is asked): a generous multiple
+# of it, never below the floor, never above the run's limit (--timeout, else Limits.timeout), which is a maximum.
+# The limit counts the student's own time: the child's coming up is not in it (nngrade.run.runner).
+TIME_LIMIT_FLOOR = 2.0      # seconds: a right file is never cut short by a loaded machine's hiccup
+TIME_LIMIT_MULTIPLE = 50.0  # a student's loops where the reference vectorises, on a busier moment of the machine
+
+
+def time_limit(reference_seconds: float, maximum: float) -> float:
+    """Seconds a file is given: `TIME_LIMIT_MULTIPLE` times the reference's, at least the floor, at most `maximum`."""
+    return round(min(maximum, max(TIME_LIMIT_FLOOR, TIME_LIMIT_MULTIPLE * reference_seconds)), 3)
+
+
 def _grade_one(task: Task, prepared: _Prepared, limits: Limits, run_student=run_file, file_done=None) -> Graded:
     problem = None if task.path else f"no file {task.exercise.stem}.py (or {task.exercise.id}*.py) in the submission"
-    run = run_student(task.path, list(prepared.calls), limits) if task.path and prepared.fault is None else None
+    run = None
+    if task.path and prepared.fault is None:
+        own = replace(limits, timeout=time_limit(prepared.reference_seconds, limits.timeout))
+        run = run_student(task.path, list(prepared.calls), own)
+        run.time_limit = own.timeout
     if file_done is not None:
         file_done()    # bulk's progress line counts files as they are graded, not batches as they return
     return Graded(task.exercise, run, problem, prepared.call_ids, prepared.expectations, prepared.key, prepared.fault,
