@@ -8,6 +8,7 @@ import platform
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -173,20 +174,28 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
     sandbox.wall_off()
     _load_graders(exercises)
     width = max(1, min(len(jobs), threads or os.cpu_count() or 1))
+    keys = [(index, task.exercise.id) for index, task, _ in jobs]
+    ran: list[float] = []
 
     def grade_one(job) -> Graded:
-        return _grade_one(job[1], job[2], limits, run_student, file_done)
-    if width == 1:
+        graded = _grade_one(job[1], job[2], limits, run_student, file_done)
+        ran.append(time.perf_counter() - started)
+        return graded
+    if width == 1 and run_student is not run_file:
         # In this thread: a warm server started from a pool thread would die when that thread ends (bwrap's
         # --die-with-parent follows the thread that started it), and bulk would pay a new one every batch.
-        results = [grade_one(job) for job in jobs]
+        graded = dict(zip(keys, [grade_one(job) for job in jobs]))
+        json_report = _run_graders(graded, exercises)
     else:
+        # Cold children run in threads while this one sets pytest up and collects the graders (the judging alone
+        # waits for them): a student's run pays the children's start-up and pytest's side by side. An exception of
+        # a run (bubblewrap insisted on and gone) is raised here after the session, as if nothing had been judged.
         with ThreadPoolExecutor(max_workers=width) as pool:
-            results = list(pool.map(grade_one, jobs))
-    graded = dict(zip(((index, task.exercise.id) for index, task, _ in jobs), results))
-    run_seconds = time.perf_counter() - started
+            awaited = _Awaited(keys, [pool.submit(grade_one, job) for job in jobs])
+            json_report = _run_graders(awaited, exercises)
+            graded = awaited.resolved()
+    run_seconds = max(ran, default=time.perf_counter() - started)
     notices = _isolation_notices({g.run.isolation for g in graded.values() if g.run is not None})
-    json_report = _run_graders(graded, exercises)
     timings = {"run_seconds": round(run_seconds / len(works), 4),
                "total_seconds": round((time.perf_counter() - started) / len(works), 4)}
     return [build_report(
@@ -195,6 +204,27 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
         mode="full" if oracle.grades_hidden else "student", data=_data_info(data, list(work.tasks)),
         notices=(*work.notices, *_run_notices(graded, index), *notices), timings=timings, versions=versions())
         for index, work in enumerate(works)]
+
+
+class _Awaited(Mapping):
+    """(submission, exercise) -> Graded, as the runs still in flight finish: what the plugin reads first waits."""
+
+    def __init__(self, keys: list, futures: list):
+        self._keys, self._futures, self._graded = keys, futures, None
+
+    def resolved(self) -> dict:
+        if self._graded is None:
+            self._graded = dict(zip(self._keys, [future.result() for future in self._futures]))
+        return self._graded
+
+    def __getitem__(self, key):
+        return self.resolved()[key]
+
+    def __iter__(self):
+        return iter(self.resolved())
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 def _run_notices(graded: dict[tuple[int, str], Graded], index: int) -> tuple[str, ...]:
