@@ -36,7 +36,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=seed, help="seed of the hidden cases (default: fresh; the report records it)")
     parser.add_argument("--data", type=Path, help="the data file of the exercises that read one "
                         "(default: the real file in data/, else the shipped sample)")
-    parser.add_argument("--timeout", type=seconds, default=Limits.timeout, help="seconds per exercise file (default %(default)s)")
+    parser.add_argument("--timeout", type=seconds, default=Limits.timeout, help="the most seconds an exercise file may take (default %(default)s); each file's limit is 50 "
+                        "times the reference's own time on this machine, at least 2 s, at most this")
     parser.add_argument("--no-color", "--no-colour", dest="no_color", action="store_true",
                         help="no colour in the table (also: the NO_COLOR environment variable, or output not a terminal)")
     parser.add_argument("--watch", action="store_true",
@@ -182,7 +183,7 @@ def find_tasks(ids: list[str], explicit_ids: bool, submission: Path | None):
         raise UsageError(f"{submission}: no such file or folder")
     elif submission.is_file():
         if not explicit_ids:
-            ids = [i for i in EXERCISES if submission.name.startswith(i)]
+            ids = [i for i in EXERCISES.declared() if submission.name.startswith(i) and i in EXERCISES]
             if not ids:
                 raise UsageError(f"{submission}: cannot tell which exercise this is; name it like "
                                  f"07_backpropagation.py or give the id: python grade.py 07 --submission {submission}")
@@ -218,7 +219,8 @@ def _load_data(path: Path | None, tasks) -> tuple[object, tuple[str, ...]]:
 
 
 def _default_json(ids: list[str], submission: Path | None) -> Path:
-    label = "all" if ids == list(EXERCISES) else "-".join(ids)
+    # Named by the graders' file names: deciding "all" loads no grader that is not graded.
+    label = "all" if ids == EXERCISES.declared() else "-".join(ids)
     own = submission is not None and submission.resolve().parent == (REPO / "exercises").resolve()
     prefix = f"{submission.resolve().stem}-" if submission is not None and not own else ""
     return REPO / "reports" / f"{prefix}{label}.json"

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nngrade.bulk import ingest
+from nngrade.bulk import ingest, progress
 from nngrade.judge.exercises import EXERCISES
 from nngrade.reports.results import CheckResult, ExerciseResult, Report
 from nngrade.run.runner import Limits, RunResult
@@ -166,7 +166,8 @@ def _grade(jobs: list[Job]) -> list[Outcome]:
 
             data = _data(first.data_path) if any(exercise.needs_data for exercise in exercises) else None
             reports = [report.to_dict() for report in grade_many(works, first.seed, data, limits, threads=1,
-                                                                run_student=run_student)]
+                                                                run_student=run_student,
+                                                                file_done=progress.file_done)]
             for work, (index, content), report, labels in zip(works, graded, reports, shown):
                 for exercise in report["exercises"]:
                     exercise["file"] = labels.get(exercise["file"], exercise["file"])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from nngrade.spec import (ATOL, RTOL, SIDE_EFFECTS, Check, Exercise, Function, Mistake, Quantity,  # noqa: F401 - re-exported
                    SpecError, case_rng)
+from nngrade.spec import _FILE_NAME
 from nngrade.paths import GRADERS, REFERENCE
 
 
@@ -129,37 +130,73 @@ def _check_against(exercise: Exercise, reference, shown: str) -> None:
 
 
 class _Registry(Mapping):
-    """id -> Exercise for every grader that loads; `problems` says what is wrong with the others."""
+    """id -> Exercise for every grader that loads; `problems` says what is wrong with the others.
+
+    A grader is loaded (and checked against its reference) when its exercise is first asked for, so
+    that `python grade.py 07` pays for 07 alone; iterating, `len` and `problems` load them all. The
+    exercise's id is its file's name, so which file holds an exercise is known without loading any.
+    """
 
     def __init__(self):
-        self._exercises: dict[str, Exercise] | None = None
+        self._files: dict[str, list[Path]] | None = None   # id -> its graders, by name; None: not listed yet
+        self._others: list[Path] = []                      # test_*.py not named like an exercise's grader
+        self._exercises: dict[str, Exercise] = {}
         self._problems: dict[str, str] = {}
+        self._done: set[str | None] = set()                # ids loaded (None: the others)
+
+    def _listed(self) -> dict[str, list[Path]]:
+        if self._files is None:
+            files: dict[str, list[Path]] = {}
+            for path in sorted(GRADERS.glob("test_*.py")):
+                match = _FILE_NAME.match(path.name)
+                if match:
+                    files.setdefault(match["id"], []).append(path)
+                else:
+                    self._others.append(path)
+            self._files = files
+        return self._files
+
+    def _load_id(self, key: str | None) -> None:
+        """Load the graders of one id (None: the misnamed ones, which only say what is wrong with them)."""
+        if key in self._done:
+            return
+        self._done.add(key)
+        paths = self._listed().get(key, []) if key is not None else self._others
+        for path in paths:
+            try:
+                exercise = _load(path)
+            except SpecError as exc:
+                self._problems[path.name] = str(exc)
+                continue
+            if exercise.id in self._exercises:
+                self._problems[path.name] = (f"graders/{path.name}: exercise {exercise.id} is also "
+                                             f"graders/{grader_file(self._exercises[exercise.id]).name}")
+                continue
+            self._exercises[exercise.id] = exercise
+
+    def _loaded(self) -> dict[str, Exercise]:
+        """Every grader loaded, in the order of their file names."""
+        for key in [*self._listed(), None]:
+            self._load_id(key)
+        order = list(self._listed())
+        return {key: self._exercises[key] for key in order if key in self._exercises}
 
     @property
     def problems(self) -> dict[str, str]:
         """The grader's file name -> what is wrong with it, for every grader that does not load."""
         self._loaded()
-        return self._problems
-
-    def _loaded(self) -> dict[str, Exercise]:
-        if self._exercises is None:
-            exercises, problems = {}, {}
-            for path in sorted(GRADERS.glob("test_*.py")):
-                try:
-                    exercise = _load(path)
-                except SpecError as exc:
-                    problems[path.name] = str(exc)
-                    continue
-                if exercise.id in exercises:
-                    problems[path.name] = (f"graders/{path.name}: exercise {exercise.id} is also "
-                                           f"graders/{grader_file(exercises[exercise.id]).name}")
-                    continue
-                exercises[exercise.id] = exercise
-            self._exercises, self._problems = exercises, problems
-        return self._exercises
+        return dict(sorted(self._problems.items()))
 
     def __getitem__(self, key: str) -> Exercise:
-        return self._loaded()[key]
+        if isinstance(key, str):
+            self._load_id(key)
+        return self._exercises[key]
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        self._load_id(key)
+        return key in self._exercises
 
     def __iter__(self):
         return iter(self._loaded())
@@ -167,16 +204,24 @@ class _Registry(Mapping):
     def __len__(self) -> int:
         return len(self._loaded())
 
+    def declared(self) -> list[str]:
+        """The ids graders/ has files for, by name alone (none is loaded: some may not load)."""
+        return list(self._listed())
+
     # A test may stand an exercise in for another (pytest's monkeypatch.setitem); nothing else writes here.
     def __setitem__(self, key: str, exercise: Exercise) -> None:
-        self._loaded()[key] = exercise
+        self._load_id(key)
+        self._exercises[key] = exercise
 
     def __delitem__(self, key: str) -> None:
-        del self._loaded()[key]
+        self._load_id(key)
+        del self._exercises[key]
 
     def problem(self, exercise_id: str) -> str | None:
         """What is wrong with the grader of `exercise_id`, where one of that number failed to load."""
-        return next((text for name, text in self.problems.items() if name.startswith(f"test_{exercise_id}_")), None)
+        self._load_id(exercise_id)
+        return next((text for name, text in sorted(self._problems.items()) if name.startswith(f"test_{exercise_id}_")),
+                    None)
 
 
 EXERCISES = _Registry()
@@ -184,12 +229,12 @@ EXERCISES = _Registry()
 
 def exercise_of(file_name: str) -> Exercise | None:
     """The exercise a file is named after (`07_backpropagation.py`, `07_mine.py`), or None; raises SpecError
-    when that exercise's grader is broken."""
-    for exercise_id, exercise in EXERCISES.items():
+    when that exercise's grader is broken. Only that exercise's grader is loaded."""
+    for exercise_id in EXERCISES.declared():
         if file_name.startswith(exercise_id):
-            return exercise
-    for name, text in EXERCISES.problems.items():
-        number = name[len("test_"):].split("_", 1)[0]
-        if file_name.startswith(number):
-            raise SpecError(text)
+            if exercise_id in EXERCISES:
+                return EXERCISES[exercise_id]
+            problem = EXERCISES.problem(exercise_id)
+            if problem:
+                raise SpecError(problem)
     return None

@@ -321,7 +321,8 @@ class Graded:
             return Outcome(ERROR, "the file could not be imported: " + _error_text(run.import_error))
         if call is None:
             if run.timed_out:
-                return Outcome(TIMEOUT, f"{function}() did not finish in time (an endless loop?)")
+                limit = f" ({run.time_limit:g} s)" if run.time_limit else ""
+                return Outcome(TIMEOUT, f"{function}() did not finish in time{limit} (an endless loop?)")
             reason = run.protocol_error or f"its process ended (exit code {run.exit_code})"
             return Outcome(ERROR, f"{function}() was not graded: {reason}")
         if call.missing:

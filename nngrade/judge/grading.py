@@ -8,14 +8,14 @@ import platform
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from nngrade import __version__
-from nngrade.bulk import progress
 from nngrade.run import sandbox
 from nngrade.judge.exercises import Exercise, grader_file
 from nngrade.judge.feedback import Graded
@@ -54,6 +54,7 @@ class _Prepared:
     # (function, case) -> [(another function, the call id of the student's run of it on the reference's arguments)]
     derived: dict = None
     parameters: dict = None        # function -> the stub's parameters, in the order a call passes them
+    reference_seconds: float = 0.0  # what the reference took here for these cases (the time limit's measure)
 
 
 _prepared: dict[tuple, _Prepared] = {}
@@ -71,8 +72,10 @@ def _prepare(exercise: Exercise, seed: int, data, oracle) -> _Prepared:
             inputs = exercise.inputs(seed, data, visible_only=not oracle.grades_hidden)
             inputs = {(function, case): _in_order(oracle.parameters(exercise, function), function, kwargs)
                       for (function, case), kwargs in inputs.items()}
+            started = time.perf_counter()
             expectations = oracle.expectations(exercise, inputs, data)
-            _prepared[key] = _calls(exercise, inputs, expectations, secret)
+            _prepared[key] = replace(_calls(exercise, inputs, expectations, secret),
+                                     reference_seconds=time.perf_counter() - started)
         except OracleError:
             raise
         except Exception as exc:  # noqa: BLE001 - the reference or the spec failed: ours, said in the report
@@ -124,10 +127,28 @@ def _calls(exercise: Exercise, inputs: dict, expectations, secret: bytes) -> _Pr
     return _Prepared(tuple(calls), ids, expectations, secret, None, derived, parameters)
 
 
-def _grade_one(task: Task, prepared: _Prepared, limits: Limits, run_student=run_file) -> Graded:
+# A file's time limit, from what the reference took on this machine for the same cases (expected values and the
+# calls it makes to the exercise's other functions: about what the student's file is asked): a generous multiple
+# of it, never below the floor, never above the run's limit (--timeout, else Limits.timeout), which is a maximum.
+# The limit counts the student's own time: the child's coming up is not in it (nngrade.run.runner).
+TIME_LIMIT_FLOOR = 2.0      # seconds: a right file is never cut short by a loaded machine's hiccup
+TIME_LIMIT_MULTIPLE = 50.0  # a student's loops where the reference vectorises, on a busier moment of the machine
+
+
+def time_limit(reference_seconds: float, maximum: float) -> float:
+    """Seconds a file is given: `TIME_LIMIT_MULTIPLE` times the reference's, at least the floor, at most `maximum`."""
+    return round(min(maximum, max(TIME_LIMIT_FLOOR, TIME_LIMIT_MULTIPLE * reference_seconds)), 3)
+
+
+def _grade_one(task: Task, prepared: _Prepared, limits: Limits, run_student=run_file, file_done=None) -> Graded:
     problem = None if task.path else f"no file {task.exercise.stem}.py (or {task.exercise.id}*.py) in the submission"
-    run = run_student(task.path, list(prepared.calls), limits) if task.path and prepared.fault is None else None
-    progress.file_done()    # bulk's progress line counts files as they are graded, not batches as they return
+    run = None
+    if task.path and prepared.fault is None:
+        own = replace(limits, timeout=time_limit(prepared.reference_seconds, limits.timeout))
+        run = run_student(task.path, list(prepared.calls), own)
+        run.time_limit = own.timeout
+    if file_done is not None:
+        file_done()    # bulk's progress line counts files as they are graded, not batches as they return
     return Graded(task.exercise, run, problem, prepared.call_ids, prepared.expectations, prepared.key, prepared.fault,
                   prepared.derived or {}, prepared.parameters or {})
 
@@ -143,11 +164,12 @@ def grade(tasks: list[Task], seed: int, data, submission: str, limits: Limits = 
 
 
 def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), oracle=None,
-               threads: int | None = None, run_student=run_file) -> list[Report]:
+               threads: int | None = None, run_student=run_file, file_done=None) -> list[Report]:
     """Grade several submissions with one pytest session: the graders' fixed cost is paid once per batch.
 
     `run_student(path, calls, limits) -> RunResult` runs one file: a cold child by default, or a
-    warm server's fork (nngrade.run.warm) in bulk; `threads` files run at once.
+    warm server's fork (nngrade.run.warm) in bulk; `threads` files run at once; `file_done()` is called
+    as each file is graded (bulk's progress line).
     """
     started = time.perf_counter()
     oracle = oracle or load_oracle(REPO)
@@ -159,20 +181,28 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
     sandbox.wall_off()
     _load_graders(exercises)
     width = max(1, min(len(jobs), threads or os.cpu_count() or 1))
+    keys = [(index, task.exercise.id) for index, task, _ in jobs]
+    ran: list[float] = []
 
     def grade_one(job) -> Graded:
-        return _grade_one(job[1], job[2], limits, run_student)
-    if width == 1:
+        graded = _grade_one(job[1], job[2], limits, run_student, file_done)
+        ran.append(time.perf_counter() - started)
+        return graded
+    if width == 1 and run_student is not run_file:
         # In this thread: a warm server started from a pool thread would die when that thread ends (bwrap's
         # --die-with-parent follows the thread that started it), and bulk would pay a new one every batch.
-        results = [grade_one(job) for job in jobs]
+        graded = dict(zip(keys, [grade_one(job) for job in jobs]))
+        json_report = _run_graders(graded, exercises)
     else:
+        # Cold children run in threads while this one sets pytest up and collects the graders (the judging alone
+        # waits for them): a student's run pays the children's start-up and pytest's side by side. An exception of
+        # a run (bubblewrap insisted on and gone) is raised here after the session, as if nothing had been judged.
         with ThreadPoolExecutor(max_workers=width) as pool:
-            results = list(pool.map(grade_one, jobs))
-    graded = dict(zip(((index, task.exercise.id) for index, task, _ in jobs), results))
-    run_seconds = time.perf_counter() - started
+            awaited = _Awaited(keys, [pool.submit(grade_one, job) for job in jobs])
+            json_report = _run_graders(awaited, exercises)
+            graded = awaited.resolved()
+    run_seconds = max(ran, default=time.perf_counter() - started)
     notices = _isolation_notices({g.run.isolation for g in graded.values() if g.run is not None})
-    json_report = _run_graders(graded, exercises)
     timings = {"run_seconds": round(run_seconds / len(works), 4),
                "total_seconds": round((time.perf_counter() - started) / len(works), 4)}
     return [build_report(
@@ -181,6 +211,27 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
         mode="full" if oracle.grades_hidden else "student", data=_data_info(data, list(work.tasks)),
         notices=(*work.notices, *_run_notices(graded, index), *notices), timings=timings, versions=versions())
         for index, work in enumerate(works)]
+
+
+class _Awaited(Mapping):
+    """(submission, exercise) -> Graded, as the runs still in flight finish: what the plugin reads first waits."""
+
+    def __init__(self, keys: list, futures: list):
+        self._keys, self._futures, self._graded = keys, futures, None
+
+    def resolved(self) -> dict:
+        if self._graded is None:
+            self._graded = dict(zip(self._keys, [future.result() for future in self._futures]))
+        return self._graded
+
+    def __getitem__(self, key):
+        return self.resolved()[key]
+
+    def __iter__(self):
+        return iter(self.resolved())
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 def _run_notices(graded: dict[tuple[int, str], Graded], index: int) -> tuple[str, ...]:
@@ -209,6 +260,14 @@ def _isolation_notices(levels: set[str]) -> tuple[str, ...]:
     return tuple(notices)
 
 
+# The graders are parametrized tests of the `judge` fixture: no doctests, temporary folders, monkeypatching,
+# logging, JUnit files, pdb or cache. Kept: python, terminal, legacypath (pytest-json-report reads fspath), capture (a grader's prints are no student's
+# business), skipping, warnings (a grader's warnings go to the report, not the terminal), assertion.
+_UNUSED_PLUGINS = ("cacheprovider", "doctest", "pastebin", "junitxml", "setuponly", "setupplan",
+                   "stepwise", "unraisableexception", "threadexception", "faulthandler", "debugging", "tmpdir",
+                   "monkeypatch", "recwarn", "logging", "subtests", "unittest")
+
+
 def _run_graders(graded: dict[tuple[int, str], Graded], exercises: list[Exercise]) -> dict:
     """Run the pytest graders in this process and return pytest-json-report's report as a dict."""
     import pytest
@@ -218,7 +277,12 @@ def _run_graders(graded: dict[tuple[int, str], Graded], exercises: list[Exercise
     files = [str(grader_file(exercise)) for exercise in exercises]
     # Only the plugins named here: whatever else is installed (hypothesis, benchmark, ...) would cost
     # start-up time and could change how the graders run. No conftest.py: none belongs to the graders.
-    args = ["-q", "-p", "no:cacheprovider", "-p", "pytest_jsonreport.plugin", "--no-header", "--json-report-file=none",
+    # pytest's own plugins the graders need no part of are blocked too (not even imported): their
+    # set-up costs a student's every run, unraisableexception alone ~0.1 s of gc.collect at the end.
+    blocked = [arg for name in _UNUSED_PLUGINS for arg in ("-p", f"no:{name}")]
+    # Of pytest-json-report's entries only outcomes, crashes and our metadata are read: the rest costs per test.
+    omitted = ["--json-report-omit", "collectors", "log", "traceback", "streams", "keywords"]
+    args = ["-q", *blocked, "-p", "pytest_jsonreport.plugin", *omitted, "--no-header", "--json-report-file=none",
             "--noconftest", "--rootdir", str(GRADERS), "-o", "console_output_style=classic", "-c", os.devnull, *files]
     with _quiet(), _environment(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"):
         pytest.main(args, plugins=[json_plugin, GradingPlugin(graded)])

@@ -38,7 +38,8 @@ def build_report(*, tasks, graded, json_report: dict, index: int, seed: int, sub
             problem=g.problem or (_run_problem(run) if not g.graded_calls_complete else None),
             output=run.output if run else "",
             seconds=round(run.seconds, 4) if run else 0.0,
-            pending_hidden=sum(1 for check in ex.checks if not g.grades(check))))
+            pending_hidden=sum(1 for check in ex.checks if not g.grades(check)),
+            time_limit_seconds=run.time_limit if run else None))
     return Report(exercises=tuple(exercises), seed=seed, submission=submission, data=data,
                   isolation=weakest(g.run.isolation for g in graded.values() if g.run is not None),
                   timings={**timings, "pytest_seconds": json_report.get("duration")},
@@ -77,7 +78,8 @@ def _run_problem(run) -> str | None:
         e = run.import_error
         return f"{e['type']}" + (f" at line {e['line']}" if e.get("line") else "") + f": {e['message']}"
     if run.timed_out:
-        return "did not finish within the time limit"
+        limit = f" of {run.time_limit:g} s" if run.time_limit else ""
+        return f"did not finish within the time limit{limit}"
     return None
 
 

@@ -31,6 +31,7 @@ class ExerciseResult:
     output: str = ""               # the student's own prints, capped
     seconds: float = 0.0
     pending_hidden: int = 0        # hidden checks a student release leaves for the submission
+    time_limit_seconds: float | None = None   # the wall-clock limit the file ran under (None: it did not run)
 
     @property
     def score(self) -> float:

@@ -202,20 +202,36 @@ def _arguments(function, inputs: dict) -> tuple[tuple, dict, list | None]:
     student's names, for the parent to say so. Anything else is called by name, and its TypeError
     is the student's to read.
     """
+    names = tuple(inputs)
+    known = _BINDINGS.get((id(function), names))
+    if known is None or known[0] is not function:
+        known = (function, *_binding(function, inputs))
+        _BINDINGS[(id(function), names)] = known
+    _, by_name, positional = known
+    return ((), inputs, None) if by_name else (tuple(inputs.values()), {}, positional)
+
+
+# (id of a student's function, the parameter names passed) -> (the function, by name?, its positional names): how to
+# call it is found once (inspect.signature is dear, and a file's functions are called hundreds of times). Keyed by
+# id, the function kept beside it, so that no hash or == of the student's is ever called.
+_BINDINGS: dict = {}
+
+
+def _binding(function, inputs: dict) -> tuple[bool, list | None]:
     import inspect
     try:
         signature = inspect.signature(function)
         try:
             signature.bind(**inputs)
-            return (), inputs, None
+            return True, None
         except TypeError:
             pass
         signature.bind(*inputs.values())
         positional = [str(p.name) for p in signature.parameters.values()
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:len(inputs)]
     except BaseException:  # noqa: BLE001 - a builtin, an odd callable, a __signature__ of the student's that raises
-        return (), inputs, None   # by name: what the call then raises is the student's result
-    return tuple(inputs.values()), {}, positional
+        return True, None   # by name: what the call then raises is the student's result
+    return False, positional
 
 
 def _call(module, call: dict, wire, path: str, probe: bool = True) -> dict:

@@ -59,6 +59,9 @@ class Limits:
         return limits
 
 
+START_SECONDS = 30.0   # for a child to come up (an interpreter and numpy, on a loaded machine): not the student's time
+
+
 @dataclass(frozen=True)
 class Call:
     id: int
@@ -95,6 +98,7 @@ class RunResult:
     isolation: str = sandbox.PROCESS   # the level the child ran at (nngrade.run.sandbox.LEVELS)
     started: bool = False              # the child came up, confined, and was about to import the file
     notices: tuple[str, ...] = ()      # what the grader did to the file before it ran (a notebook converted)
+    time_limit: float | None = None    # the wall-clock seconds the file was given (nngrade.judge.grading.time_limit)
 
 
 @dataclass(frozen=True)
@@ -250,7 +254,10 @@ def _run_child(command: list[str], request: bytes, workdir: Path, env: dict[str,
     threading.Thread(target=_feed, args=(proc.stdin, request), daemon=True).start()
     if os.name != "posix":
         return _collect_with_threads(proc, limits, call_ids)
-    deadline = time.monotonic() + limits.timeout
+    # The time limit is the student's: it runs from the child's first line (it is up and confined, the file not yet
+    # imported), as a warm server's fork starts with the interpreter up. Coming up has START_SECONDS of its own.
+    deadline = time.monotonic() + max(limits.timeout, START_SECONDS)
+    up = False
     results, output = bytearray(), bytearray()
     result = RunResult()
     selector = selectors.DefaultSelector()
@@ -273,6 +280,8 @@ def _run_child(command: list[str], request: bytes, workdir: Path, env: dict[str,
                     selector.unregister(key.fileobj)
                     continue
                 buffer = key.data
+                if buffer is results and not up and b"\n" in chunk:
+                    up, deadline = True, time.monotonic() + limits.timeout
                 cap = limits.result_bytes if buffer is results else limits.output_bytes
                 if len(buffer) < cap:
                     buffer.extend(chunk[: cap - len(buffer)])

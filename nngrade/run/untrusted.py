@@ -37,6 +37,8 @@ def text(value: object, limit: int | None = None, multiline: bool = False) -> st
     kind become "\\n" and tabs stay.
     """
     raw = value if isinstance(value, str) else str(value)
+    if raw.isascii() and raw.isprintable() and (limit is None or len(raw) <= limit):
+        return raw   # printable ASCII (a quantity's name, most messages): nothing below could change it
     if limit is not None and len(raw) > 8 * limit + 64:
         raw = raw[:8 * limit + 64]   # the start is what is shown; no need to clean megabytes of it
     raw = _ESCAPE.sub("", raw)

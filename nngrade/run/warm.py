@@ -22,11 +22,10 @@ from pathlib import Path
 
 from nngrade.run import sandbox
 from nngrade.run import untrusted
-from nngrade.run.runner import CHILD, WIRE, Call, Limits, RunResult, child_env, child_user, encode_calls, parse_events, read_source, run_file
+from nngrade.run.runner import CHILD, START_SECONDS, WIRE, Call, Limits, RunResult, child_env, child_user, encode_calls, parse_events, read_source, run_file
 
 SERVER_STOPPED = "the grading server stopped"
 REPLY_SLACK = 1_000_000   # bytes of a reply beyond the result and output caps (base64 and framing)
-START_SECONDS = 30.0      # for a server to import numpy, on a loaded machine
 
 
 class ChildServer:

@@ -52,8 +52,19 @@ def encode(value: Any) -> dict:
     if array.size > MAX_ELEMENTS or array.ndim > MAX_NDIM:
         return {"kind": "invalid", "type": _type_name(value), "reason": f"is too large (shape {array.shape})"}
     data = np.ascontiguousarray(array, dtype="<f8").tobytes()
-    return {"kind": "array", "type": _type_name(value), "dtype": str(array.dtype),
+    return {"kind": "array", "type": _type_name(value), "dtype": _dtype_text(array.dtype),
             "shape": list(array.shape), "data": base64.b64encode(data).decode("ascii")}
+
+
+_DTYPE_TEXT: dict = {}
+
+
+def _dtype_text(dtype) -> str:
+    """str(dtype), once per dtype: numpy computes it in Python, and a child encodes thousands of values."""
+    text = _DTYPE_TEXT.get(dtype)
+    if text is None:
+        text = _DTYPE_TEXT[dtype] = str(dtype)
+    return text
 
 
 def decode(message: Any) -> Any:
