@@ -196,7 +196,8 @@ def watch_vs_cold(runs: int) -> dict:
         path = Path(scratch) / f"{EXERCISES['07'].stem}.py"
         source = reference_source("07")
         path.write_text(source)
-        cold = _median_wall(["grade.py", "07", str(path), "--json", str(Path(scratch) / "cold.json")], runs)
+        cold_run = ["grade.py", "07", str(path), "--json", str(Path(scratch) / "cold.json")]
+        cold = _paired({"cold": cold_run}, runs)["cold"]
         proc = subprocess.Popen([sys.executable, "grade.py", "07", str(path), "--watch", "--seed", "1",
                                  "--json", str(Path(scratch) / "watch.json")], cwd=REPO, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True)

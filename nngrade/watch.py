@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from nngrade.reports.results import Report, points
-from nngrade.reports.terminal import Explanation, Style, exercise_view
+from nngrade.reports.terminal import Style, exercise_view, explained
 
 POLL_SECONDS = 0.02         # a stat of one file 50 times a second costs nothing; a save is seen at once
 RECENT_SECONDS = 2.0         # a file written this recently is hashed at every poll (a timestamp's tick is coarse)
@@ -130,7 +130,7 @@ def changes(before: Report, after: Report, style: Style) -> list[str]:
             frm = style.mark(previous_status) if previous_status else "new"
             lines.append(f"  {exercise.id} {row:<{width}}  {frm} {arrow} {style.mark(status)}  {', '.join(cases)}")
         known = set(was.explanations) if was else set()
-        lines += [_explained(line, style) for line in now.explanations if line not in known]
+        lines += [explained(line, style) for line in now.explanations if line not in known]
         if now.output and (was is None or was.output != now.output):
             lines += ["  your output (print):"] + [f"  | {line}" for line in now.output]
     if after.notices != before.notices:
@@ -139,17 +139,6 @@ def changes(before: Report, after: Report, style: Style) -> list[str]:
     if not lines:
         return [f"  nothing changed: {total}"]
     return lines + [f"  {total}" + (f" (was {points(before.score)})" if before.score != after.score else "")]
-
-
-def _explained(line: Explanation, style: Style) -> str:
-    from nngrade.reports.terminal import _NOTE, _highlight
-    if line.kind == "failure":
-        return f"  {style.mark(line.status)} {', '.join(line.rows)} {_highlight(line.text, style)}"
-    if line.kind == "note":
-        return f"  {style.paint('note:', _NOTE)} {line.text}"
-    if line.kind == "follow":
-        return f"  {'↪ ' if style.unicode else ''}follow-through: {', '.join(line.rows)} right given your own earlier values"
-    return f"  TODO still None: {', '.join(line.rows)}"
 
 
 class _Interrupted:

@@ -165,16 +165,7 @@ def _exercise(exercise: ExerciseResult, style: Style) -> list[str]:
     for row, statuses in view.rows:
         lines.append(f"  {row:<{width}}"
                      + "".join(style.mark(statuses[c], 10) if c in statuses else " " * 10 for c in view.cases))
-    for line in view.explanations:
-        if line.kind == "failure":
-            lines.append(f"  {style.mark(line.status)} {', '.join(line.rows)} {_highlight(line.text, style)}")
-        elif line.kind == "note":
-            lines.append(f"  {style.paint('note:', _NOTE)} {line.text}")
-        elif line.kind == "follow":
-            arrow = "↪ " if style.unicode else ""
-            lines.append(f"  {arrow}follow-through: {', '.join(line.rows)} right given your own earlier values")
-        else:
-            lines.append(f"  TODO still None: {', '.join(line.rows)}")
+    lines += [explained(line, style) for line in view.explanations]
     if view.pending_hidden:
         lines.append(f"  + {view.pending_hidden} hidden checks (other inputs and sizes) run when you submit")
     if view.output:
@@ -182,6 +173,18 @@ def _exercise(exercise: ExerciseResult, style: Style) -> list[str]:
         if view.output_more:
             lines.append(f"  | ... {view.output_more} more lines (the report's 'output' has them)")
     return lines
+
+
+def explained(line: Explanation, style: Style) -> str:
+    """One explanation line as the terminal shows it (the table's, and --watch's when it is new)."""
+    if line.kind == "failure":
+        return f"  {style.mark(line.status)} {', '.join(line.rows)} {_highlight(line.text, style)}"
+    if line.kind == "note":
+        return f"  {style.paint('note:', _NOTE)} {line.text}"
+    if line.kind == "follow":
+        arrow = "↪ " if style.unicode else ""
+        return f"  {arrow}follow-through: {', '.join(line.rows)} right given your own earlier values"
+    return f"  TODO still None: {', '.join(line.rows)}"
 
 
 def _row(exercise: ExerciseResult, check) -> str:
