@@ -189,7 +189,10 @@ def test_as_root_without_bubblewrap_a_submission_can_neither_forge_nor_steal(tmp
     report = json.loads((root / "results" / "nngrade-report.json").read_text())
     assert report["isolation"] == "user"
     assert results["score"] == report["score"] == 0.0          # neither the reference nor its values were reached
-    assert "4242" not in json.dumps(report["exercises"])   # nor the class's seed (-1: not found)
+    # nor the class's seed: the forger returns it as its error, or -1 where it found none (its message says which;
+    # a timing such as 0.4242 s must not count)
+    messages = [c["message"] for c in report["exercises"][0]["checks"] if c["name"] == "backprop_step.error[lesson]"]
+    assert messages and "got -1" in messages[0] and "got 4242" not in messages[0]
     assert not (root / "source" / "graders" / "conftest.py").exists()
     assert not _alive(token)
 
