@@ -35,7 +35,7 @@ import re
 import threading
 import types
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +81,7 @@ class Source:
     functions: dict[str, FunctionSource]
     edits: tuple[Edit, ...]
 
-    @property
+    @cached_property
     def flavours(self) -> dict[str, tuple[Edit, ...]]:
         """Each variant to try: mistake id (all its edits), and `id@part` for each part alone where there are
         several. Edits of parts that change the same line are alternatives, never applied together."""
@@ -244,11 +244,12 @@ class Model:
                 setattr(module, _GIVEN, {})
                 module.__dict__.update(saved)
 
-    def trace(self, function: str, kwargs: dict, graded: tuple[str, ...]) -> list[tuple[str, dict, dict]]:
-        """The reference's own calls from `function` to the other graded functions: each one's name, its arguments
-        (in its parameter order) and what it returned, in the order made; [] when there are none or too many."""
+    def traced(self, function: str, kwargs: dict, graded: tuple[str, ...]) -> tuple[dict, list[tuple[str, dict, dict]]]:
+        """The right quantities of `function` on `kwargs`, and, from the same run, the reference's own calls from it
+        to the other graded functions: each one's name, its arguments (in its parameter order) and the numbers it
+        returned, in the order made ([] where there are none, or too many)."""
         module = self.module(None)
-        calls: list[tuple[str, dict]] = []
+        calls: list[tuple[str, dict, dict]] = []
         depth = [0]
 
         def recording(name, real):
@@ -266,8 +267,7 @@ class Model:
                 finally:
                     depth[0] -= 1
                 if outermost:
-                    calls.append((name, arguments, {k: np.array(v, dtype=np.float64) for k, v in dict(returned).items()
-                                                    if _is_number(v)}))
+                    calls.append((name, arguments, _numbers(returned)))
                 return returned
             return wrapper
         with self._lock:
@@ -275,18 +275,21 @@ class Model:
             saved = {name: module.__dict__[name] for name in names}
             try:
                 module.__dict__.update({name: recording(name, real) for name, real in saved.items()})
-                getattr(module, function)(**_copied(kwargs))
+                returned = dict(getattr(module, function)(**_copied(kwargs)))
             finally:
                 module.__dict__.update(saved)
-        return calls if len(calls) <= MAX_TRACED_CALLS else []
+        return returned, (calls if len(calls) <= MAX_TRACED_CALLS else [])
 
 
-def _is_number(value) -> bool:
-    try:
-        np.asarray(value, dtype=np.float64)
-        return True
-    except (TypeError, ValueError):
-        return False
+def _numbers(returned) -> dict[str, np.ndarray]:
+    """The values of a returned dict that are numbers, as float64 arrays."""
+    numbers = {}
+    for name, value in dict(returned).items():
+        try:
+            numbers[name] = np.array(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            pass
+    return numbers
 
 
 def _replay(real, calls: list[dict], results: list[dict]):
