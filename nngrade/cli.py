@@ -7,11 +7,16 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nngrade.judge.exercises import EXERCISES, Exercise
 from nngrade.run.notebooks import SUBMISSION_SUFFIXES
 from nngrade.run.runner import Limits
 from nngrade.paths import REPO
+
+if TYPE_CHECKING:
+    from nngrade.judge.exercises import Exercise
+# nngrade.judge.exercises (numpy, the graders, pytest) is imported where it is first needed: a student's run
+# starts its warm servers first, so that their coming up overlaps these imports (main, _start_servers).
 
 EXIT_FULL_MARKS, EXIT_NOT_FULL, EXIT_USAGE = 0, 1, 2
 EXIT_GRADER_ERROR = 2   # as for bad input: something other than the submission went wrong
@@ -24,6 +29,10 @@ class UsageError(Exception):
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return _paths_as_submission(_parser().parse_args(argv))
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="grade.py", description="Grade the lesson's exercises (04 to 08) and write a JSON score report.",
         epilog="Exit status: 0 full marks, 1 graded but not full marks, 2 bad input (unknown id, missing file) "
@@ -43,7 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--watch", action="store_true",
                         help="grade again on every save of the file, printing only what changed (Ctrl-C stops)")
     add_isolation_option(parser)
-    return _paths_as_submission(parser.parse_args(argv))
+    return parser
 
 
 
@@ -51,6 +60,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def _paths_as_submission(args: argparse.Namespace) -> argparse.Namespace:
     """`python grade.py exercises/07_backpropagation.py`: an argument that is no exercise id but a path (it exists,
     or names a .py or .ipynb file, or has a folder in it) is the submission, as if given with --submission."""
+    from nngrade.judge.exercises import EXERCISES
+
     def is_path(raw: str) -> bool:
         key = raw.zfill(2) if raw.isdigit() else raw
         return key not in EXERCISES and (raw.lower().endswith(SUBMISSION_SUFFIXES) or "/" in raw
@@ -130,6 +141,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def exercise_ids(ids: list[str]) -> list[str]:
     """The exercises asked for (all by default); an exercise whose grader does not load is said in one line."""
+    from nngrade.judge.exercises import EXERCISES
     resolved = []
     for raw in ids:
         key = raw.zfill(2) if raw.isdigit() else raw
@@ -176,6 +188,7 @@ class Tasks(list):
 
 
 def find_tasks(ids: list[str], explicit_ids: bool, submission: Path | None):
+    from nngrade.judge.exercises import EXERCISES
     from nngrade.judge.grading import Task
     if submission is None:
         folder = REPO / "exercises"
@@ -220,6 +233,7 @@ def _load_data(path: Path | None, tasks) -> tuple[object, tuple[str, ...]]:
 
 def _default_json(ids: list[str], submission: Path | None) -> Path:
     # Named by the graders' file names: deciding "all" loads no grader that is not graded.
+    from nngrade.judge.exercises import EXERCISES
     label = "all" if ids == EXERCISES.declared() else "-".join(ids)
     own = submission is not None and submission.resolve().parent == (REPO / "exercises").resolve()
     prefix = f"{submission.resolve().stem}-" if submission is not None and not own else ""
@@ -292,7 +306,41 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         return command.main(argv[1:])
     try:
-        args = parse_args(argv)
+        args = _parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    servers = _start_servers(args)
+    try:
+        return _grade(args, servers)
+    finally:
+        if servers is not None:
+            servers.close()
+
+
+def _start_servers(args: argparse.Namespace):
+    """The warm servers of a student's run (nngrade.run.warm.Servers), started before the exercises, numpy and
+    pytest are imported: as many as the files to grade, at most one per core. None for --watch (it keeps a
+    server of its own) and where bubblewrap is insisted on and missing (said as a usage error later)."""
+    from nngrade.run.sandbox import Unavailable
+    from nngrade.run.warm import Servers
+    if args.watch:
+        return None
+    if args.submission is not None and os.path.isfile(args.submission):
+        files = 1
+    elif args.ids and not any(os.path.isdir(raw) for raw in args.ids):
+        files = len(args.ids)   # exercise ids, or one file's path
+    else:
+        files = os.cpu_count() or 1   # all the exercises
+    try:
+        return Servers(min(files, os.cpu_count() or 1), Limits(timeout=args.timeout, isolation=args.isolation))
+    except Unavailable:
+        return None
+
+
+def _grade(args: argparse.Namespace, servers) -> int:
+    try:
+        args = _paths_as_submission(args)
         ids = exercise_ids(args.ids)
         tasks = find_tasks(ids, bool(args.ids), args.submission)
         data, notices = _load_data(args.data, tasks)
@@ -323,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
     try:
         report = grade(tasks, seed, data, submission=str(args.submission or REPO / "exercises"),
-                       limits=limits, notices=notices)
+                       limits=limits, notices=notices, servers=servers)
     except OracleError as exc:   # a student release without stored values for this data file
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -181,7 +181,7 @@ def _loop(tasks, seed, data, limits, notices, json_path, style, submission, serv
     def grade(chosen) -> Report:
         try:
             report = grade_many([Work(submission, tuple(chosen), tuple(notices))], seed, data, limits,
-                                threads=1, run_student=server.run)[0]
+                                threads=1, run_student=server.run, keeps_server=True)[0]
         except Exception:
             if interrupted.flag:   # what an interrupted pytest left half-done: not a fault to show
                 raise KeyboardInterrupt from None

@@ -166,7 +166,7 @@ def _grade(jobs: list[Job]) -> list[Outcome]:
 
             data = _data(first.data_path) if any(exercise.needs_data for exercise in exercises) else None
             reports = [report.to_dict() for report in grade_many(works, first.seed, data, limits, threads=1,
-                                                                run_student=run_student,
+                                                                run_student=run_student, keeps_server=True,
                                                                 file_done=progress.file_done)]
             for work, (index, content), report, labels in zip(works, graded, reports, shown):
                 for exercise in report["exercises"]:

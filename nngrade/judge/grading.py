@@ -154,22 +154,28 @@ def _grade_one(task: Task, prepared: _Prepared, limits: Limits, run_student=run_
 
 
 def grade(tasks: list[Task], seed: int, data, submission: str, limits: Limits = Limits(),
-          notices: tuple[str, ...] = (), oracle=None) -> Report:
+          notices: tuple[str, ...] = (), oracle=None, servers=None) -> Report:
     """Grade one submission; its files run in parallel child processes, the graders in this process.
 
     `oracle`: where expected values come from (default: reference/, else a release's stored values);
-    raises nngrade.judge.oracle.OracleError when neither is there.
+    raises nngrade.judge.oracle.OracleError when neither is there. `servers`: warm servers the files
+    run on (nngrade.run.warm.Servers), else a cold child each.
     """
-    return grade_many([Work(submission, tuple(tasks), notices)], seed, data, limits, oracle)[0]
+    work = [Work(submission, tuple(tasks), notices)]
+    if servers is None:
+        return grade_many(work, seed, data, limits, oracle)[0]
+    return grade_many(work, seed, data, limits, oracle, threads=len(tasks), run_student=servers.run)[0]
 
 
 def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), oracle=None,
-               threads: int | None = None, run_student=run_file, file_done=None) -> list[Report]:
+               threads: int | None = None, run_student=run_file, file_done=None, keeps_server: bool = False
+               ) -> list[Report]:
     """Grade several submissions with one pytest session: the graders' fixed cost is paid once per batch.
 
     `run_student(path, calls, limits) -> RunResult` runs one file: a cold child by default, or a
-    warm server's fork (nngrade.run.warm) in bulk; `threads` files run at once; `file_done()` is called
-    as each file is graded (bulk's progress line).
+    warm server's fork (nngrade.run.warm); `threads` files run at once; `file_done()` is called
+    as each file is graded (bulk's progress line). `keeps_server`: run_student keeps a warm server
+    that outlives this call (bulk's worker, --watch): its files are run in this thread, one at a time.
     """
     started = time.perf_counter()
     oracle = oracle or load_oracle(REPO)
@@ -188,14 +194,14 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
         graded = _grade_one(job[1], job[2], limits, run_student, file_done)
         ran.append(time.perf_counter() - started)
         return graded
-    if width == 1 and run_student is not run_file:
+    if keeps_server:
         # In this thread: a warm server started from a pool thread would die when that thread ends (bwrap's
         # --die-with-parent follows the thread that started it), and bulk would pay a new one every batch.
         graded = dict(zip(keys, [grade_one(job) for job in jobs]))
         json_report = _run_graders(graded, exercises)
     else:
-        # Cold children run in threads while this one sets pytest up and collects the graders (the judging alone
-        # waits for them): a student's run pays the children's start-up and pytest's side by side. An exception of
+        # The files run in threads (cold children, or a student's run's warm servers) while this one sets pytest
+        # up and collects the graders (the judging alone waits for them). An exception of
         # a run (bubblewrap insisted on and gone) is raised here after the session, as if nothing had been judged.
         with ThreadPoolExecutor(max_workers=width) as pool:
             awaited = _Awaited(keys, [pool.submit(grade_one, job) for job in jobs])
@@ -261,11 +267,13 @@ def _isolation_notices(levels: set[str]) -> tuple[str, ...]:
 
 
 # The graders are parametrized tests of the `judge` fixture: no doctests, temporary folders, monkeypatching,
-# logging, JUnit files, pdb or cache. Kept: python, terminal, legacypath (pytest-json-report reads fspath), capture (a grader's prints are no student's
-# business), skipping, warnings (a grader's warnings go to the report, not the terminal), assertion.
+# output capture, logging, JUnit files, pdb or cache. Kept: python, terminal, legacypath (pytest-json-report reads
+# fspath), skipping, warnings (a grader's warnings go to the report, not the terminal), assertion. Capturing each
+# test's output (fd capture: dup2 and a temporary file per test phase) cost half of a 125-test session; a grader's
+# prints go nowhere instead (_quiet), as they are no student's business.
 _UNUSED_PLUGINS = ("cacheprovider", "doctest", "pastebin", "junitxml", "setuponly", "setupplan",
                    "stepwise", "unraisableexception", "threadexception", "faulthandler", "debugging", "tmpdir",
-                   "monkeypatch", "recwarn", "logging", "subtests", "unittest")
+                   "capture", "monkeypatch", "recwarn", "logging", "subtests", "unittest")
 
 
 def _run_graders(graded: dict[tuple[int, str], Graded], exercises: list[Exercise]) -> dict:
@@ -304,15 +312,16 @@ def _environment(**values: str):
 
 
 class _quiet:
-    """Pytest's own terminal output is not for students: the terminal table says it better."""
+    """Pytest's own terminal output is not for students: the terminal table says it better. Nor is what a grader
+    prints, to either stream."""
 
     def __enter__(self):
-        self.saved = sys.stdout
-        sys.stdout = open(os.devnull, "w")
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = open(os.devnull, "w")
 
     def __exit__(self, *exc):
         sys.stdout.close()
-        sys.stdout = self.saved
+        sys.stdout, sys.stderr = self.saved
 
 
 def _data_info(data, tasks: list[Task]) -> dict:

@@ -241,7 +241,9 @@ def _call(module, call: dict, wire, path: str, probe: bool = True) -> dict:
     if not callable(function):
         return {**event, "ok": False, "missing": True}
     inputs = {name: wire.decode(value) for name, value in call["inputs"].items()}
-    snapshot = {name: value.copy() for name, value in inputs.items() if hasattr(value, "copy")}
+    # Inputs changed in place are said of graded calls; the judge's own calls (hundreds) are asked only for values.
+    judged = "max_elements" not in call
+    snapshot = {name: value.copy() for name, value in inputs.items() if hasattr(value, "copy")} if judged else {}
     args, kwargs, renamed = _arguments(function, inputs)
     if renamed is not None:
         event["renamed"] = renamed
@@ -268,7 +270,7 @@ def _call(module, call: dict, wire, path: str, probe: bool = True) -> dict:
     mutated = [name for name, before in snapshot.items()
                if not numpy.array_equal(before, inputs[name], equal_nan=True)]
     return {**event, "ok": True, "values": values, "seconds": seconds, "mutated": mutated,
-            "random_dependent": "max_elements" not in call and (probe or seconds < PROBE_SECONDS)
+            "random_dependent": judged and (probe or seconds < PROBE_SECONDS)
             and _depends_on_global_random(function, call, wire, values)}
 
 
@@ -296,11 +298,22 @@ class _Discard:
         pass
 
 
+JUDGE_FLUSH_SECONDS = 0.02   # how long the results of the judge's own calls may wait in this process's buffer
+CHANNEL_BUFFER = 1 << 16     # bytes of results held before a write (a pipe holds as much)
+
+
 def _grade(request: dict, channel) -> None:
     """Confine this process, import the student's file, make the calls; every event goes to `channel`."""
-    def send(event: dict) -> None:
+    flushed = [_clock()]
+
+    def send(event: dict, now: bool = True) -> None:
+        # Each graded call's result leaves at once: a later call that never ends must not take it along. The
+        # judge's own calls (hundreds, for follow-through only) leave in batches: a write per call would wake
+        # the reader for each and cost more than the calls (what one lost in a batch cost is only follow-through).
         channel.write(json.dumps(event) + "\n")
-        channel.flush()
+        if now or _clock() - flushed[0] > JUDGE_FLUSH_SECONDS:
+            channel.flush()
+            flushed[0] = _clock()
 
     wire = _load_wire()   # before the child's user may no longer read the grader's folder
     _preload()
@@ -325,14 +338,14 @@ def _grade(request: dict, channel) -> None:
     # epoch on the lesson's 360 records) it is made once per function, on its last (smallest, hidden) case.
     last = {call["function"]: call["id"] for call in request["calls"]}
     for call in request["calls"]:
-        send(_call(module, call, wire, path, probe=last[call["function"]] == call["id"]))
+        send(_call(module, call, wire, path, probe=last[call["function"]] == call["id"]), now="max_elements" not in call)
     send({"event": "done"})
 
 
 def main() -> None:
     # The result channel is the original stdout pipe; fd 1 then points at stderr, so that a
     # student's print() can never be mistaken for results (portable: no pass_fds needed).
-    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=CHANNEL_BUFFER)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     request = json.loads(sys.stdin.read())
@@ -433,7 +446,7 @@ def _handle(number: int, control_out) -> int:
             os.dup2(output_w, 2)
             os.chdir(folder)
             sys.stdout = sys.stderr   # as in a cold child: the student's prints are output, never results
-            _grade(request, os.fdopen(result_w, "w", encoding="utf-8"))
+            _grade(request, os.fdopen(result_w, "w", encoding="utf-8", buffering=CHANNEL_BUFFER))
         finally:
             try:
                 sys.stderr.flush()

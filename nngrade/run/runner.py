@@ -27,7 +27,6 @@ from typing import Any, Iterator
 from nngrade.run import notebooks
 from nngrade.run import sandbox
 from nngrade.run import untrusted
-from nngrade.run import wire
 
 CHILD = Path(__file__).with_name("child.py")
 WIRE = Path(__file__).with_name("wire.py")
@@ -111,6 +110,7 @@ class Submitted:
 
 def encode_calls(calls: list[Call]) -> list[dict]:
     """The calls as the child reads them (both the cold child and the warm server's forks)."""
+    from nngrade.run import wire   # numpy: not imported before a student's run has started its servers (nngrade.cli)
     return [{"id": c.id, "function": c.function, "quantities": list(c.quantities),
              "inputs": {k: wire.encode(v) for k, v in c.inputs.items()},
              **({"max_elements": c.max_elements} if c.max_elements is not None else {})} for c in calls]
@@ -366,6 +366,7 @@ def parse_events(data: bytes, call_ids: set[int], result: RunResult) -> None:
     that is not a sane number of seconds is dropped (the student may have patched the clock), and
     NaN or Infinity where JSON allows none is only a value to validate like any other.
     """
+    from nngrade.run import wire
     for line in data.split(b"\n"):
         if not line:
             continue
@@ -403,6 +404,7 @@ def parse_events(data: bytes, call_ids: set[int], result: RunResult) -> None:
 
 def _value(value: Any) -> Any:
     """A decoded value; the texts of one the child could not express as numbers made safe."""
+    from nngrade.run import wire
     if isinstance(value, wire.Invalid):
         return wire.Invalid(untrusted.text(value.type_name, 60), untrusted.text(value.reason, 200))
     return value

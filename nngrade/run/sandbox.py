@@ -194,9 +194,10 @@ def _size_option() -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def _python_roots() -> tuple[str, ...] | None:
     """The folders the child's interpreter and numpy live in, outside /usr; None if one would expose PROTECTED."""
-    import numpy
+    from importlib.util import find_spec   # where numpy is, without importing it (a student's run starts its
+    numpy = find_spec("numpy")              # servers before the grader's own numpy import: nngrade.cli)
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                  str(Path(os.path.realpath(sys.executable)).parent.parent), str(Path(numpy.__file__).parent.parent)}
+                  str(Path(os.path.realpath(sys.executable)).parent.parent), str(Path(numpy.origin).parent.parent)}
     roots: list[str] = []
     for path in sorted({os.path.realpath(p) for p in candidates}, key=len):
         if any(secret.exists() and secret.is_relative_to(path) for secret in PROTECTED):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import queue
 import selectors
 import subprocess
 import sys
@@ -34,6 +35,7 @@ class ChildServer:
     def __init__(self, limits: Limits = Limits()):
         self.level = sandbox.choose(limits.isolation)
         self.proc: subprocess.Popen | None = None
+        self._ready = False                # the server has said it is up (numpy imported)
         self._pending = bytearray()    # what the server sent past the last line read
         self.workspace: str | None = None   # the process level's folder of jobs (the sandbox has its own)
 
@@ -63,7 +65,7 @@ class ChildServer:
     def _ask(self, request: dict, limits: Limits) -> RunResult:
         result = RunResult()
         call_ids = {c["id"] for c in request["calls"]}
-        if (self.proc is None or self.proc.poll() is not None) and not self._start():
+        if not self._up():
             if self.level == sandbox.BUBBLEWRAP and limits.isolation == sandbox.AUTO:
                 # As with cold children: a sandbox that never starts is not retried; the process level grades.
                 sandbox.record_failure("the sandboxed grading server did not start")
@@ -135,8 +137,22 @@ class ChildServer:
         del buffer[:end + 1]
         return line if len(line) <= cap else None
 
+    def _up(self) -> bool:
+        """A server ready for a request: the one started early (once it has imported numpy), else a new one."""
+        if self.proc is not None and not self._ready:
+            return self._await_ready()
+        return (self.proc is not None and self.proc.poll() is None) or self._start()
+
     def _start(self) -> bool:
         """Start a server and wait until it has imported numpy (its own time, not a student's)."""
+        self.start()
+        return self._await_ready()
+
+    def start(self) -> None:
+        """Start a server without waiting for it: it comes up while the grader does its own work (the first
+        request waits for it). A request is the first thing it ever reads, so it may start before the graders load."""
+        if os.name != "posix":
+            return   # run() grades with cold children there
         self.close()
         self._pending = bytearray()
         if self.level == sandbox.BUBBLEWRAP:
@@ -151,10 +167,12 @@ class ChildServer:
         self.proc = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, start_new_session=True,
                                      cwd=self._workspace() if self.level != sandbox.BUBBLEWRAP else None)
-        if self._read_line(time.monotonic() + START_SECONDS, 1000) != b'{"ready": true}':
+
+    def _await_ready(self) -> bool:
+        self._ready = self._read_line(time.monotonic() + START_SECONDS, 1000) == b'{"ready": true}'
+        if not self._ready:
             self.close()
-            return False
-        return True
+        return self._ready
 
     def _workspace(self) -> str:
         if self.workspace is None:
@@ -175,7 +193,7 @@ class ChildServer:
                     stream.close()
                 except OSError:
                     pass
-            self.proc = None
+            self.proc, self._ready = None, False
 
     def __enter__(self) -> "ChildServer":
         return self
@@ -186,3 +204,39 @@ class ChildServer:
             from nngrade.run.users import remove_tree   # however deep a student's code left its folder
             remove_tree(self.workspace)
             self.workspace = None
+
+
+class Servers:
+    """The warm servers of one student's run: started at once, each file graded on whichever is free.
+
+    `python grade.py` starts them before it imports its own numpy, pytest and graders, so that a server's
+    coming up (an interpreter and numpy) overlaps the grader's; all five files then cost one start-up per
+    server instead of one per file. Thread-safe: grading threads wait here for a free server.
+    """
+
+    def __init__(self, count: int, limits: Limits = Limits()):
+        self._servers = [ChildServer(limits) for _ in range(max(1, count))]
+        self._free: queue.SimpleQueue[ChildServer] = queue.SimpleQueue()
+        for server in self._servers:
+            server.start()
+            self._free.put(server)
+
+    def __len__(self) -> int:
+        return len(self._servers)
+
+    def run(self, path: Path, calls: list[Call], limits: Limits) -> RunResult:
+        server = self._free.get()
+        try:
+            return server.run(path, calls, limits)
+        finally:
+            self._free.put(server)
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.__exit__(None, None, None)
+
+    def __enter__(self) -> "Servers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
