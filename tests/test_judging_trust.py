@@ -357,3 +357,54 @@ def test_the_judges_own_calls_never_cost_a_graded_one(tmp_path):
     (exercise,) = report.exercises
     assert exercise.problem is None and report.grader_error is None
     assert exercise.score == exercise.max_score == 23, [c.message for c in exercise.checks if c.status != "passed"]
+
+
+def _graded_with_runs(tmp_path: Path, source: str, timeout: float = 10.0):
+    """Grade a 05 file, recording the calls of every run of it: (report, [the calls of each run])."""
+    from nngrade.data import load
+    from nngrade.run.runner import Limits
+    folder = tmp_path / "student"
+    folder.mkdir(parents=True)
+    (folder / f"{EXERCISES['05'].stem}.py").write_text(source)
+    runs = []
+
+    def run_student(path, calls, limits):
+        runs.append(calls)
+        return run_file(path, calls, limits)
+    work = grading.Work(str(folder), (grading.Task(EXERCISES["05"], folder / f"{EXERCISES['05'].stem}.py"),))
+    report = grading.grade_many([work], 7, load(SAMPLE_DATA), Limits(timeout=timeout), run_student=run_student)[0]
+    return report, runs
+
+
+MISSING_DERIVATIVE = ("error_term = error * output * (1 - output)  # SOLUTION", "error_term = error")
+
+
+def test_the_judges_own_calls_are_made_only_where_a_value_could_follow_through(tmp_path):
+    """A right file is run once, on the graded calls alone: none of the judge's hundreds of calls for follow-through.
+    A record_terms without the sigmoid's derivative makes train_epoch's values wrong; they are right given the
+    student's own record_terms, which a second run, of the judge's calls only, brings back."""
+    right, runs = _graded_with_runs(tmp_path / "right", reference_source("05"))
+    assert right.score == right.max_score and len(runs) == 1 and not any(call.for_judge for call in runs[0])
+    wrong, runs = _graded_with_runs(tmp_path / "wrong", edited_reference("05", *MISSING_DERIVATIVE))
+    assert len(runs) == 2 and not any(c.for_judge for c in runs[0]) and all(c.for_judge for c in runs[1])
+    steps = [c for c in wrong.exercises[0].checks if c.function == "train_epoch" and c.quantity == "del_w"]
+    assert steps and all(c.status == "passed" and c.follow_through for c in steps)
+
+
+def test_a_stall_in_the_judges_own_run_costs_only_follow_through(tmp_path):
+    """The same wrong record_terms, and a train_epoch that repeats its arithmetic instead of calling it: the judge's
+    run (record_terms on the reference's calls) stalls from its 10th call on and meets the time limit. Every graded
+    check is graded, the file has no problem; train_epoch gets no follow-through, which without the stall it gets."""
+    source = edited_reference("05", *MISSING_DERIVATIVE)
+    source = source.replace('        terms = record_terms(x, y, weights)\n',
+                            '        out = sigmoid(np.dot(x, weights))\n        terms = {"error_term": y - out}\n')
+    stalling = source.replace("def record_terms(x, y, weights):\n",
+                              "_count = []\n\n\ndef record_terms(x, y, weights):\n    _count.append(1)\n"
+                              "    if len(_count) > 10:\n        while True:\n            pass\n")
+    for text, stalls in ((source, False), (stalling, True)):
+        report, runs = _graded_with_runs(tmp_path / str(stalls), text, timeout=3.0)
+        (exercise,) = report.exercises
+        assert exercise.problem is None and report.grader_error is None and len(runs) == 2
+        steps = [c for c in exercise.checks if c.function == "train_epoch" and c.quantity == "del_w"]
+        assert steps and all(c.follow_through is not stalls for c in steps)
+        assert all(c.status == "passed" for c in exercise.checks if c.function in ("standardise", "split_sample"))

@@ -55,6 +55,28 @@ class Graded:
     def expected(self) -> dict[tuple[str, str], dict[str, np.ndarray]]:
         return self.expectations.expected
 
+    def wants_others(self) -> bool:
+        """Whether a value of a function that calls the exercise's others fails: only then is follow-through across
+        functions looked for, and the student's results on the reference's calls to those others (the judge's
+        own calls, hundreds for a training epoch) of any use. Errs towards yes: a grader's fault here is judged
+        later, where it is said."""
+        if self.run is None or not self.derived:
+            return False
+        try:
+            for function, case in self.derived:
+                call = self.run.calls.get(self.call_ids.get((function, case)))
+                for quantity in self.exercise.function(function).quantities if call is not None else ():
+                    if quantity.name == SIDE_EFFECTS or quantity.name not in call.values:
+                        continue
+                    value = self._value(call, quantity.name)
+                    outcome = compare(quantity.name, value, self._expected(function, case, quantity.name),
+                                      *self._tolerance(quantity, call), False, self.key)
+                    if outcome.status == FAILED and as_numbers(value) is not None:
+                        return True
+        except Exception:  # noqa: BLE001 - see above
+            return True
+        return False
+
     def grades(self, check: Check) -> bool:
         """Whether this run grades the check (a student release leaves the hidden cases for submission);
         after a fault of the grader's every check is there, as that fault."""

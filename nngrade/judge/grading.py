@@ -23,7 +23,7 @@ from nngrade.judge.oracle import OracleError, load_oracle
 from nngrade.judge.plugin import GradingPlugin
 from nngrade.reports.report import build_report
 from nngrade.reports.results import Report
-from nngrade.run.runner import Call, Limits, run_file
+from nngrade.run.runner import Call, Limits, RunResult, run_file
 from nngrade.paths import GRADERS, REPO
 
 
@@ -145,12 +145,24 @@ def _grade_one(task: Task, prepared: _Prepared, limits: Limits, run_student=run_
     run = None
     if task.path and prepared.fault is None:
         own = replace(limits, timeout=time_limit(prepared.reference_seconds, limits.timeout))
-        run = run_student(task.path, list(prepared.calls), own)
+        run = run_student(task.path, [call for call in prepared.calls if not call.for_judge], own)
         run.time_limit = own.timeout
+    graded = Graded(task.exercise, run, problem, prepared.call_ids, prepared.expectations, prepared.key,
+                    prepared.fault, prepared.derived or {}, prepared.parameters or {})
+    if run is not None and not run.timed_out and graded.wants_others():
+        _run_for_judge(task.path, prepared, own, run, run_student)
     if file_done is not None:
         file_done()    # bulk's progress line counts files as they are graded, not batches as they return
-    return Graded(task.exercise, run, problem, prepared.call_ids, prepared.expectations, prepared.key, prepared.fault,
-                  prepared.derived or {}, prepared.parameters or {})
+    return graded
+
+
+def _run_for_judge(path: Path, prepared: _Prepared, limits: Limits, run: RunResult, run_student) -> None:
+    """The judge's own calls, in a second run of the file: the student's functions on the reference's calls to them,
+    for follow-through across functions. Made only where a value that could follow through failed (most files
+    need none of the hundreds of calls a training epoch makes). Only their values are taken: what else happens
+    in that run (its prints, a time limit met, an exception at import) is no problem of the file's."""
+    again = run_student(path, [call for call in prepared.calls if call.for_judge], limits)
+    run.calls.update(again.calls)
 
 
 def grade(tasks: list[Task], seed: int, data, submission: str, limits: Limits = Limits(),
@@ -164,7 +176,7 @@ def grade(tasks: list[Task], seed: int, data, submission: str, limits: Limits = 
     work = [Work(submission, tuple(tasks), notices)]
     if servers is None:
         return grade_many(work, seed, data, limits, oracle)[0]
-    return grade_many(work, seed, data, limits, oracle, threads=len(tasks), run_student=servers.run)[0]
+    return grade_many(work, seed, data, limits, oracle, threads=len(servers), run_student=servers.run)[0]
 
 
 def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), oracle=None,
@@ -181,6 +193,9 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
     oracle = oracle or load_oracle(REPO)
     jobs = [(index, task, _prepare(task.exercise, seed, data, oracle))
             for index, work in enumerate(works) for task in work.tasks]
+    # The dearest files first (the most calls): threads that take the next file as they come free then end
+    # together, where the dear ones started last would leave one thread running alone.
+    jobs.sort(key=lambda job: -len(job[2].calls))
     exercises = list({task.exercise.id: task.exercise for work in works for task in work.tasks}.values())
     # Before any student code runs: the graders are loaded (what a child might plant later is never read),
     # and, as root, the project is out of the children's reach.

@@ -71,6 +71,10 @@ class Call:
     # elements come back as "too large" instead of filling the result budget that the graded calls share.
     max_elements: int | None = None
 
+    @property
+    def for_judge(self) -> bool:
+        return self.max_elements is not None
+
 
 @dataclass
 class CallResult:
