@@ -58,8 +58,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "K/N, FOLDER-graded/shard-K)")
     parser.add_argument("--exercises", nargs="+", metavar="ID",
                         help="exercise ids to grade (default: the previous run's, else all five)")
-    parser.add_argument("--workers", type=_workers, default=min(MAX_WORKERS, os.cpu_count() or 1),
-                        help="parallel worker processes (default: the number of cores, %(default)s)")
+    parser.add_argument("--workers", type=_workers, default=min(MAX_WORKERS, (os.cpu_count() or 1) + 1),
+                        help="parallel worker processes (default: one more than the cores, %(default)s: a worker "
+                             "waiting on an endless loop's time limit leaves its core to the others)")
     parser.add_argument("--seed", type=seed_type, help="seed of the hidden cases, the same for every student "
                         "(default: the previous run's, from OUT/batch.json, else fresh)")
     parser.add_argument("--timeout", type=seconds, help=f"seconds per exercise file (default: the previous run's, "

@@ -130,7 +130,7 @@ def child_user(level: str) -> Iterator[int | None]:
         yield None
         return
     from nngrade.run import users
-    with users.claim() as uid:
+    with users.claim(files=level != sandbox.BUBBLEWRAP) as uid:   # the sandbox's folders and IPC are its own
         yield uid
 
 
