@@ -220,7 +220,9 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
         # a run (bubblewrap insisted on and gone) is raised here after the session, as if nothing had been judged.
         with ThreadPoolExecutor(max_workers=width) as pool:
             awaited = _Awaited(keys, [pool.submit(grade_one, job) for job in jobs])
-            json_report = _run_graders(awaited, exercises)
+            # The graders in the order their files run: the first judged is the first to come back.
+            ordered = list({task.exercise.id: task.exercise for _, task, _ in jobs}.values())
+            json_report = _run_graders(awaited, ordered)
             graded = awaited.resolved()
     run_seconds = max(ran, default=time.perf_counter() - started)
     notices = _isolation_notices({g.run.isolation for g in graded.values() if g.run is not None})
@@ -235,21 +237,22 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
 
 
 class _Awaited(Mapping):
-    """(submission, exercise) -> Graded, as the runs still in flight finish: what the plugin reads first waits."""
+    """(submission, exercise) -> Graded, as the runs still in flight finish: reading one waits for that one alone
+    (an exercise's checks are judged while the other files still run)."""
 
     def __init__(self, keys: list, futures: list):
-        self._keys, self._futures, self._graded = keys, futures, None
+        self._keys, self._futures, self._graded = keys, dict(zip(keys, futures)), None
 
     def resolved(self) -> dict:
         if self._graded is None:
-            self._graded = dict(zip(self._keys, [future.result() for future in self._futures]))
+            self._graded = {key: self._futures[key].result() for key in self._keys}
         return self._graded
 
     def __getitem__(self, key):
-        return self.resolved()[key]
+        return self._futures[key].result()
 
     def __iter__(self):
-        return iter(self.resolved())
+        return iter(self._keys)
 
     def __len__(self) -> int:
         return len(self._keys)
