@@ -30,7 +30,9 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     assert figures["bulk_memory_large_vs_small"] == pytest.approx(
         results["bulk_large"]["peak_rss_mib"] / results["bulk"]["peak_rss_mib"])
     # The table names each ratio beside its target, and the machine's cores.
+    bulk = results["bulk"]
+    assert 0 <= bulk["timed_out_seconds"] <= bulk["file_seconds"] and bulk["file_seconds"] > 0
     for row in ("grade.py 07 / numpy floor", "all five / numpy floor", "bulk / naive throughput",
-                "12 / 6 peak memory"):
+                "endless loops at their limit", "12 / 6 peak memory"):
         assert row in done.stdout
     assert f"{result['machine']['cores']} cores" in done.stdout

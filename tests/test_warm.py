@@ -222,3 +222,69 @@ def test_a_python_under_tmp_does_not_make_every_file_restart_the_sandbox(tmp_pat
         assert first is not None and first.poll() is None   # kept after a clean file
         again, _ = submit(warm, tmp_path / "b", "06", reference_source("06"))
         assert warm.proc is first and all(c.ok for c in again.calls.values())
+
+
+# --- a student's run: `python grade.py` grades on warm servers it starts before its own imports ---------------
+
+_RECORD_SERVER_STARTS = """
+import json, sys
+sys.path.insert(0, {repo!r})
+import nngrade.cli as cli
+from nngrade.run import warm
+started = []
+original = warm.ChildServer.start
+def start(self):
+    started.append("numpy" in sys.modules)
+    original(self)
+warm.ChildServer.start = start
+status = cli.main({argv!r})
+print(json.dumps({{"status": status, "numpy_before": started}}))
+"""
+
+
+@pytest.mark.parametrize("ids, servers", [(["07"], 1), (["05", "07"], 2), ([], 5)])
+def test_a_students_run_starts_its_servers_before_numpy_and_grades_on_them(tmp_path, ids, servers):
+    """The servers come up while the grader imports numpy, pytest and the graders: as many as the files, at most
+    one per core; every file is graded on them, and right files get full marks."""
+    import json
+    import os
+    import subprocess
+    import sys
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    for exercise_id in EXERCISES:
+        (folder / f"{EXERCISES[exercise_id].stem}.py").write_text(reference_source(exercise_id))
+    report_path = tmp_path / "report.json"
+    argv = [*ids, "--submission", str(folder), "--json", str(report_path), "--seed", "3"]
+    done = subprocess.run([sys.executable, "-c", _RECORD_SERVER_STARTS.format(repo=str(REPO), argv=argv)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    recorded = json.loads(done.stdout.strip().splitlines()[-1])
+    report = json.loads(report_path.read_text())
+    assert recorded["status"] == 0 and report["score"] == report["max_score"] > 0
+    assert recorded["numpy_before"] == [False] * min(servers, os.cpu_count() or 1)
+    assert len(report["exercises"]) == (len(ids) or len(EXERCISES))
+
+
+def test_a_students_run_whose_sandbox_never_starts_grades_without_it_and_says_so(tmp_path):
+    """A bwrap that fails (Gradescope's containers have one that cannot start): the servers fall back to the process
+    level, the files are graded all the same, and the report says the sandbox was not used."""
+    import json
+    import os
+    import subprocess
+    import sys
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    for exercise_id in ("05", "07"):
+        (folder / f"{EXERCISES[exercise_id].stem}.py").write_text(reference_source(exercise_id))
+    env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run([sys.executable, str(REPO / "grade.py"), "05", "07", "--submission", str(folder),
+                           "--json", str(tmp_path / "r.json")], capture_output=True, text=True, timeout=120, env=env)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert done.returncode == 0 and report["score"] == report["max_score"] > 0, done.stdout + done.stderr
+    assert report["isolation"] in (sandbox.USER, sandbox.PROCESS)
+    if sys.platform.startswith("linux"):   # elsewhere bubblewrap is never tried
+        assert any("sandbox could not be used" in notice for notice in report["notices"])
