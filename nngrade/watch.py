@@ -23,7 +23,7 @@ from pathlib import Path
 from nngrade.reports.results import Report, points
 from nngrade.reports.terminal import Style, exercise_view, explained
 
-POLL_SECONDS = 0.02         # a stat of one file 50 times a second costs nothing; a save is seen at once
+POLL_SECONDS = 0.01         # a stat of one file 100 times a second costs nothing; a save is seen at once
 RECENT_SECONDS = 2.0         # a file written this recently is hashed at every poll (a timestamp's tick is coarse)
 HASHED_BYTES = 2_000_000     # ... when it is no larger than this
 INCOMPLETE_SECONDS = 1.0     # a file that looks cut short (empty, not Python, not JSON) is waited for this long
