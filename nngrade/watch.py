@@ -23,7 +23,7 @@ from pathlib import Path
 from nngrade.reports.results import Report, points
 from nngrade.reports.terminal import Style, exercise_view, explained
 
-POLL_SECONDS = 0.01         # a stat of one file 100 times a second costs nothing; a save is seen at once
+POLL_SECONDS = 0.005        # a stat of one file 200 times a second costs nothing; a save is seen at once
 RECENT_SECONDS = 2.0         # a file written this recently is hashed at every poll (a timestamp's tick is coarse)
 HASHED_BYTES = 2_000_000     # ... when it is no larger than this
 INCOMPLETE_SECONDS = 1.0     # a file that looks cut short (empty, not Python, not JSON) is waited for this long
@@ -154,16 +154,27 @@ class _Interrupted:
 
 def watch(tasks, seed: int, data, limits, notices, json_path: Path, style: Style, submission: str) -> int:
     """Grade `tasks`, then again on every save of one of their files, until Ctrl-C (exit status 130)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from nngrade.run.warm import ChildServer
     interrupted = _Interrupted()
     previous_handler = signal.signal(signal.SIGINT, interrupted)
     server = ChildServer(limits)
+    # The session's files run in one thread of their own, which lives as long as the session: a server it
+    # (re)starts lives as long as it (bwrap's --die-with-parent follows the thread that started it), and a save's
+    # run overlaps pytest's setting up in this thread. A Ctrl-C during a run waits for that run (its time limit).
+    runs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nngrade-watch-runs")
+    runs.submit(server.start)   # up while the first grading prepares its cases
+
+    def run_student(path, calls, file_limits):
+        return runs.submit(server.run, path, calls, file_limits).result()
     try:
-        return _loop(tasks, seed, data, limits, notices, json_path, style, submission, server, interrupted)
+        return _loop(tasks, seed, data, limits, notices, json_path, style, submission, run_student, interrupted)
     except KeyboardInterrupt:
         return _stopped()
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C while the server is closed: no traceback
+        runs.shutdown(wait=True)
         server.__exit__(None, None, None)
         signal.signal(signal.SIGINT, previous_handler)
 
@@ -173,7 +184,7 @@ def _stopped() -> int:
     return EXIT_INTERRUPTED
 
 
-def _loop(tasks, seed, data, limits, notices, json_path, style, submission, server, interrupted) -> int:
+def _loop(tasks, seed, data, limits, notices, json_path, style, submission, run_student, interrupted) -> int:
     from nngrade.judge.grading import Work, grade_many
     from nngrade.reports.report import write_json
     from nngrade.reports.terminal import render
@@ -181,7 +192,7 @@ def _loop(tasks, seed, data, limits, notices, json_path, style, submission, serv
     def grade(chosen) -> Report:
         try:
             report = grade_many([Work(submission, tuple(chosen), tuple(notices))], seed, data, limits,
-                                threads=1, run_student=server.run, keeps_server=True)[0]
+                                threads=1, run_student=run_student)[0]
         except Exception:
             if interrupted.flag:   # what an interrupted pytest left half-done: not a fault to show
                 raise KeyboardInterrupt from None

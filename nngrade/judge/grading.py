@@ -187,7 +187,7 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
     `run_student(path, calls, limits) -> RunResult` runs one file: a cold child by default, or a
     warm server's fork (nngrade.run.warm); `threads` files run at once; `file_done()` is called
     as each file is graded (bulk's progress line). `keeps_server`: run_student keeps a warm server
-    that outlives this call (bulk's worker, --watch): its files are run in this thread, one at a time.
+    that outlives this call and may restart it (bulk's worker): its files are run in this thread, one at a time.
     """
     started = time.perf_counter()
     oracle = oracle or load_oracle(REPO)
