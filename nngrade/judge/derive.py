@@ -254,10 +254,16 @@ class Model:
 
         def recording(name, real):
             signature = inspect.signature(real)
+            # A training epoch makes hundreds of calls, by position: those need no binding (inspect's is dear).
+            plain = tuple(p.name for p in signature.parameters.values() if p.kind == p.POSITIONAL_OR_KEYWORD)
+            if len(plain) != len(signature.parameters):
+                plain = None
 
             def wrapper(*args, **kw):
                 outermost = depth[0] == 0
-                if outermost:
+                if outermost and plain is not None and not kw and len(args) == len(plain):
+                    arguments = _copied(dict(zip(plain, args)))
+                elif outermost:
                     bound = signature.bind(*args, **kw)
                     bound.apply_defaults()
                     arguments = _copied(dict(bound.arguments))
