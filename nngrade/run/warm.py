@@ -1,4 +1,5 @@
-"""A warm child server for bulk grading: one interpreter with numpy imported, a fork per student file.
+"""Warm child servers: one interpreter with numpy imported, a fork per student file (bulk's workers,
+--watch, and a student's own run, which starts its servers before it imports anything dear: Servers).
 
 A cold child (nngrade.run.runner.run_file) pays an interpreter's start-up and numpy's import,
 about 90 ms, for every file; a class of thousands pays that five times per student. The
