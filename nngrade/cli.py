@@ -314,8 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    servers = _start_servers(args)
+    servers = None
     try:
+        servers = _start_servers(args)
         return _grade(args, servers)
     finally:
         if servers is not None:
@@ -325,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
 def _start_servers(args: argparse.Namespace):
     """The warm servers of a student's run (nngrade.run.warm.Servers), started before the exercises, numpy and
     pytest are imported: as many as the files to grade, at most one per core. None for --watch (it keeps a
-    server of its own) and where bubblewrap is insisted on and missing (said as a usage error later)."""
+    server of its own), where bubblewrap is insisted on and missing (said as a usage error later), and where
+    one cannot start at all (the files then run in cold children)."""
     from nngrade.run.sandbox import Unavailable
     from nngrade.run.warm import Servers
     if args.watch:
@@ -339,7 +341,7 @@ def _start_servers(args: argparse.Namespace):
         files = max(1, len(list(GRADERS.glob("test_[0-9]*.py"))))
     try:
         return Servers(min(files, os.cpu_count() or 1), Limits(timeout=args.timeout, isolation=args.isolation))
-    except Unavailable:
+    except (Unavailable, OSError):   # OSError: no process or folder for one now; cold children grade instead
         return None
 
 

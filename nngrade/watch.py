@@ -142,13 +142,16 @@ def changes(before: Report, after: Report, style: Style) -> list[str]:
 
 
 class _Interrupted:
-    """Ctrl-C, remembered: pytest turns the KeyboardInterrupt it meets into a result, the flag stays."""
+    """Ctrl-C, remembered: pytest turns the KeyboardInterrupt it meets into a result, the flag stays. The server is
+    stopped at once: a file running (an endless loop) or waiting to run must not hold the exit up."""
 
-    def __init__(self):
-        self.flag = False
+    def __init__(self, server=None):
+        self.flag, self.server = False, server
 
     def __call__(self, signum, frame):
         self.flag = True
+        if self.server is not None:
+            self.server.stop()
         raise KeyboardInterrupt
 
 
@@ -157,12 +160,12 @@ def watch(tasks, seed: int, data, limits, notices, json_path: Path, style: Style
     from concurrent.futures import ThreadPoolExecutor
 
     from nngrade.run.warm import ChildServer
-    interrupted = _Interrupted()
-    previous_handler = signal.signal(signal.SIGINT, interrupted)
     server = ChildServer(limits)
+    interrupted = _Interrupted(server)
+    previous_handler = signal.signal(signal.SIGINT, interrupted)
     # The session's files run in one thread of their own, which lives as long as the session: a server it
     # (re)starts lives as long as it (bwrap's --die-with-parent follows the thread that started it), and a save's
-    # run overlaps pytest's setting up in this thread. A Ctrl-C during a run waits for that run (its time limit).
+    # run overlaps pytest's setting up in this thread. Ctrl-C stops the server (see _Interrupted).
     runs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nngrade-watch-runs")
     runs.submit(server.start)   # up while the first grading prepares its cases
 

@@ -32,7 +32,8 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     # The table names each ratio beside its target, and the machine's cores.
     bulk = results["bulk"]
     assert 0 <= bulk["timed_out_seconds"] <= bulk["file_seconds"] and bulk["file_seconds"] > 0
+    assert results["bulk_without_loops"]["submissions"] == 6 and results["bulk_without_loops"]["timed_out_seconds"] == 0
     for row in ("grade.py 07 / numpy floor", "all five / numpy floor", "bulk / naive throughput",
-                "endless loops at their limit", "12 / 6 peak memory"):
+                "endless loops at their limit", "without its loops / naive", "12 / 6 peak memory"):
         assert row in done.stdout
     assert f"{result['machine']['cores']} cores" in done.stdout

@@ -201,3 +201,23 @@ def test_the_gradescope_bundle_grades_a_notebook(tmp_path, filled_in, bundle):
 
 
 from test_gradescope_bundle import bundle  # noqa: E402,F401 - the bundle fixture, built once for this module too
+
+
+def test_the_notices_of_a_notebook_submission_follow_the_exercises_order(tmp_path):
+    """Files run dearest first (05 and 08), but what the report says about them follows the exercises' order."""
+    from helpers import SAMPLE_DATA, reference_source
+    from nngrade.cli import find_tasks
+    from nngrade.data import load
+    from nngrade.judge.grading import grade
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    for exercise_id in EXERCISES:
+        notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+            {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "%matplotlib inline"},
+            {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+             "source": reference_source(exercise_id)}]}
+        (folder / f"{EXERCISES[exercise_id].stem}.ipynb").write_text(json.dumps(notebook))
+    report = grade(find_tasks(list(EXERCISES), True, folder), 7, load(SAMPLE_DATA), submission=str(folder))
+    named = [next(i for i in EXERCISES if notice.startswith(EXERCISES[i].stem)) for notice in report.notices
+             if notice.endswith("as one Python file")]
+    assert named == list(EXERCISES) and report.score == report.max_score

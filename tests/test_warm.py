@@ -288,3 +288,63 @@ def test_a_students_run_whose_sandbox_never_starts_grades_without_it_and_says_so
     assert report["isolation"] in (sandbox.USER, sandbox.PROCESS)
     if sys.platform.startswith("linux"):   # elsewhere bubblewrap is never tried
         assert any("sandbox could not be used" in notice for notice in report["notices"])
+
+
+@pytest.mark.skipif(sandbox.process_level() != sandbox.USER, reason="needs root: a user of its own per child")
+def test_a_sandbox_that_falls_away_leaves_the_files_of_its_child_swept(tmp_path):
+    """The user id is claimed while bubblewrap is the level, and the sandbox then fails to start: the file runs on
+    this machine as that user after all, and what it leaves in /tmp is swept as at the user level."""
+    import json
+    import os
+    import subprocess
+    import sys
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    left = f"/tmp/nngrade-left-{secrets.token_hex(6)}"
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / f"{EXERCISES['07'].stem}.py").write_text(f"open({left!r}, 'w').close()\n" + reference_source("07"))
+    env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    try:
+        done = subprocess.run([sys.executable, str(REPO / "grade.py"), "07", "--submission", str(folder),
+                               "--json", str(tmp_path / "r.json")], capture_output=True, text=True, timeout=120,
+                              env=env)
+        report = json.loads((tmp_path / "r.json").read_text())
+        assert report["isolation"] == sandbox.USER and report["score"] == 20, done.stdout + done.stderr
+        assert not os.path.lexists(left)
+    finally:
+        if os.path.lexists(left):
+            os.unlink(left)
+
+
+def test_servers_that_cannot_all_start_leave_none_behind_and_cold_children_grade(tmp_path, monkeypatch):
+    """The second server's process cannot be made (no process left, say): the first is stopped and its folder
+    removed, and grade.py grades the files in cold children instead, with no traceback."""
+    import json
+    import subprocess
+    from nngrade import cli
+    from nngrade.run import warm
+    started = []
+    real_popen = subprocess.Popen
+
+    def popen(command, *args, **kwargs):   # servers only (cold children are made by the same module)
+        if "--serve" in command and len(started) == 1:
+            raise OSError(11, "Resource temporarily unavailable")
+        process = real_popen(command, *args, **kwargs)
+        if "--serve" in command:
+            started.append(process)
+        return process
+    monkeypatch.setattr(warm.subprocess, "Popen", popen)
+    with pytest.raises(OSError):
+        warm.Servers(2, Limits(isolation=sandbox.PROCESS))
+    assert len(started) == 1 and started[0].poll() is not None   # killed and reaped
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    for exercise_id in ("05", "07"):
+        (folder / f"{EXERCISES[exercise_id].stem}.py").write_text(reference_source(exercise_id))
+    started.clear()
+    status = cli.main(["05", "07", "--submission", str(folder), "--json", str(tmp_path / "r.json")])
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert status == 0 and report["score"] == report["max_score"] > 0

@@ -232,3 +232,36 @@ def test_the_benchmark_sets_a_watch_regrade_against_a_cold_start_in_one_run():
     figures = watch_vs_cold(runs=1)
     assert figures["cold_median"] > 0 and figures["regrade_median"] > 0
     assert abs(figures["cold_over_regrade"] - figures["cold_median"] / figures["regrade_median"]) < 1e-9
+
+
+def test_ctrl_c_stops_the_files_in_flight_and_runs_none_of_those_waiting(tmp_path):
+    """Five files that each note that they started, then loop forever: the first grading of a --watch session runs
+    them one after another, each to its time limit. Ctrl-C while the first runs ends the session: the server is
+    stopped at once and no later file is started (each would have held the exit up for its time limit)."""
+    import shutil
+    import tempfile
+    from nngrade.judge.exercises import EXERCISES
+    marks = Path(tempfile.mkdtemp(prefix="nngrade-marks-"))   # where a child of a user of its own can reach
+    marks.chmod(0o777)
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    for exercise_id in EXERCISES:
+        (folder / f"{EXERCISES[exercise_id].stem}.py").write_text(
+            f"open({str(marks / exercise_id)!r}, 'w').close()\nwhile True:\n    pass\n")
+    proc = subprocess.Popen([sys.executable, str(REPO / "grade.py"), "--submission", str(folder), "--watch",
+                             "--json", str(tmp_path / "report.json"), "--isolation", "process"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(marks.iterdir()) and time.monotonic() < deadline:   # the first file has started
+            time.sleep(0.05)
+        assert any(marks.iterdir())
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        started = len(list(marks.iterdir()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        shutil.rmtree(marks, ignore_errors=True)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert started < len(EXERCISES), "files were still run after Ctrl-C"

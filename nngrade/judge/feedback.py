@@ -117,8 +117,9 @@ class Graded:
         coarser than float32 for the whole file: one float16 value must not widen every other value's
         tolerance to float16's (a 0.3% mistake elsewhere would pass); that value alone is judged at it.
         """
-        if not self._precision:
-            seen = {dtype for call in (self.run.calls.values() if self.run else ()) for dtype in call.dtypes.values()}
+        if not self._precision:   # of the graded calls: the judge's own (follow-through only) widen nothing
+            graded = [self.run.calls.get(i) for i in self.call_ids.values()] if self.run else []
+            seen = {dtype for call in graded if call is not None for dtype in call.dtypes.values()}
             self._precision.append("float32" if seen & set(LOW_PRECISION) else None)
         return self._precision[0]
 

@@ -193,6 +193,7 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
     oracle = oracle or load_oracle(REPO)
     jobs = [(index, task, _prepare(task.exercise, seed, data, oracle))
             for index, work in enumerate(works) for task in work.tasks]
+    order = [(index, task.exercise.id) for index, task, _ in jobs]   # the tasks' own: what reports list in
     # The dearest files first (the most calls): threads that take the next file as they come free then end
     # together, where the dear ones started last would leave one thread running alone.
     jobs.sort(key=lambda job: -len(job[2].calls))
@@ -224,6 +225,7 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
             ordered = list({task.exercise.id: task.exercise for _, task, _ in jobs}.values())
             json_report = _run_graders(awaited, ordered)
             graded = awaited.resolved()
+    graded = {key: graded[key] for key in order}
     run_seconds = max(ran, default=time.perf_counter() - started)
     notices = _isolation_notices({g.run.isolation for g in graded.values() if g.run is not None})
     timings = {"run_seconds": round(run_seconds / len(works), 4),

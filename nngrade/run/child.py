@@ -111,12 +111,6 @@ def _holds_only_pythons(folder: str) -> bool:
     return real in installs or os.path.basename(real) in PYTHON_HOMES
 
 
-# A student's code runs at a lower priority than the grader's own processes: an endless loop waiting out its
-# time limit then takes little of a core that other files are graded on (bulk runs a worker more than the
-# cores). Moderate: against a busy machine's other work a right file still gets a quarter of a core.
-NICENESS = 5
-
-
 def _confine(request: dict) -> None:
     """Apply the request's resource limits and user before any student code runs.
 
@@ -137,10 +131,6 @@ def _confine(request: dict) -> None:
             resource.setrlimit(limit, (soft, hard))
         except (AttributeError, ValueError, OSError):
             pass  # a limit this platform lacks or refuses (macOS and RLIMIT_AS): the others still hold
-    try:
-        os.nice(NICENESS)   # a student's code yields to the grader's own work; no unprivileged code can undo it
-    except (AttributeError, OSError):
-        pass
     uid = request.get("uid")
     if uid is not None and os.getuid() == 0:
         _keep_python_reachable()

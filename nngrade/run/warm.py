@@ -37,6 +37,7 @@ class ChildServer:
         self.level = sandbox.choose(limits.isolation)
         self.proc: subprocess.Popen | None = None
         self._ready = False                # the server has said it is up (numpy imported)
+        self._stopped = False              # stop() was called: no server is started again
         self._pending = bytearray()    # what the server sent past the last line read
         self.workspace: str | None = None   # the process level's folder of jobs (the sandbox has its own)
 
@@ -52,12 +53,16 @@ class ChildServer:
             "files": {submitted.name: base64.b64encode(submitted.source).decode()}, "file": submitted.name,
             "module": "submission", "caps": {"result_bytes": limits.result_bytes, "output_bytes": limits.output_bytes},
             "calls": encode_calls(calls)}
-        with child_user(self.level) as uid:   # as root: a user of its own, swept when the block ends
+        claimed = self.level
+        with child_user(claimed) as uid:   # as root: a user of its own, swept when the block ends
             result = self._ask({**request, "uid": uid}, limits)
-            if result.protocol_error == SERVER_STOPPED:
+            if result.protocol_error == SERVER_STOPPED and not self._stopped:
                 # The server died without an answer (what a student's child cannot do to it: only the server's own
                 # trouble, or a previous student's leftovers): this file deserves one run on a fresh server.
                 result = self._ask({**request, "uid": uid}, limits)
+            if uid is not None and claimed == sandbox.BUBBLEWRAP and self.level != sandbox.BUBBLEWRAP:
+                from nngrade.run import users
+                users.sweep(uid)   # the sandbox fell away meanwhile: the file ran on this machine, its files too
         result.isolation = self.level
         result.notices = submitted.notices
         result.seconds = time.perf_counter() - started
@@ -67,6 +72,9 @@ class ChildServer:
         result = RunResult()
         call_ids = {c["id"] for c in request["calls"]}
         if not self._up():
+            if self._stopped:
+                result.protocol_error = SERVER_STOPPED
+                return result
             if self.level == sandbox.BUBBLEWRAP and limits.isolation == sandbox.AUTO:
                 # As with cold children: a sandbox that never starts is not retried; the process level grades.
                 sandbox.record_failure("the sandboxed grading server did not start")
@@ -140,6 +148,8 @@ class ChildServer:
 
     def _up(self) -> bool:
         """A server ready for a request: the one started early (once it has imported numpy), else a new one."""
+        if self._stopped:
+            return False
         if self.proc is not None and not self._ready:
             return self._await_ready()
         return (self.proc is not None and self.proc.poll() is None) or self._start()
@@ -181,6 +191,16 @@ class ChildServer:
             os.chmod(self.workspace, 0o755)
         return self.workspace
 
+    def stop(self) -> None:
+        """Kill the server at once and start none again (Ctrl-C, from a signal handler: no waiting here). A run
+        in flight then ends without results; close() still reaps it."""
+        self._stopped = True
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, 9)
+            except OSError:
+                pass
+
     def close(self) -> None:
         """Kill the server and everything it started (its session; at the bubblewrap level, its sandbox)."""
         if self.proc is not None:
@@ -218,9 +238,13 @@ class Servers:
     def __init__(self, count: int, limits: Limits = Limits()):
         self._servers = [ChildServer(limits) for _ in range(max(1, count))]
         self._free: queue.SimpleQueue[ChildServer] = queue.SimpleQueue()
-        for server in self._servers:
-            server.start()
-            self._free.put(server)
+        try:
+            for server in self._servers:
+                server.start()
+                self._free.put(server)
+        except BaseException:   # one that could not start (no process, no folder), or Ctrl-C: none is left behind
+            self.close()
+            raise
 
     def __len__(self) -> int:
         return len(self._servers)
