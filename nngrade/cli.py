@@ -28,10 +28,6 @@ class UsageError(Exception):
     """A mistake in what the user asked for: printed as one line, exit status 2."""
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    return _paths_as_submission(_parser().parse_args(argv))
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="grade.py", description="Grade the lesson's exercises (04 to 08) and write a JSON score report.",

@@ -343,9 +343,9 @@ def test_follow_through_across_functions_takes_only_results_of_the_references_sh
 
 
 def test_the_judges_own_calls_never_cost_a_graded_one(tmp_path):
-    """The judge runs the student's record_terms on the reference's 360 calls for follow-through, after every
-    graded call: a record_terms that stalls there (here: from its 10th call on) leaves every graded check
-    graded and the file without a problem; only the follow-through it could have given is not to be had."""
+    """A record_terms that stalls from its 10th call on, in a file whose values are all right: the judge never
+    needs the reference's 360 calls to it (no value to follow through), so every check is graded, the file has no
+    problem and gets full marks. A stall in the judge's run itself: test_a_stall_in_the_judges_own_run_..."""
     source = edited_reference("05", "    # TODO: Calculate the output\n",
                               "    # TODO: Calculate the output\n    _count.append(1)\n"
                               "    if len(_count) > 10:\n        while True:\n            pass\n")

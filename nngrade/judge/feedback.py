@@ -68,9 +68,7 @@ class Graded:
                 for quantity in self.exercise.function(function).quantities if call is not None else ():
                     if quantity.name == SIDE_EFFECTS or quantity.name not in call.values:
                         continue
-                    value = self._value(call, quantity.name)
-                    outcome = compare(quantity.name, value, self._expected(function, case, quantity.name),
-                                      *self._tolerance(quantity, call), False, self.key)
+                    value, _, outcome = self._compared(function, case, quantity, call, visible=False)
                     if outcome.status == FAILED and as_numbers(value) is not None:
                         return True
         except Exception:  # noqa: BLE001 - see above
@@ -144,12 +142,16 @@ class Graded:
             raise ValueError(f"the expected '{name}' of {function}() on case {case} is not finite")
         return expected
 
+    def _compared(self, function: str, case: str, quantity, call: CallResult, visible: bool):
+        """(the student's value, the reference's, their comparison), before any follow-through or diagnosis."""
+        value, expected = self._value(call, quantity.name), self._expected(function, case, quantity.name)
+        return value, expected, compare(quantity.name, value, expected, *self._tolerance(quantity, call), visible,
+                                        self.key)
+
     def _judge_value(self, check: Check, call: CallResult) -> Outcome:
         quantity = check.quantity
-        expected = self._expected(check.function, check.case, quantity.name)
-        value = self._value(call, quantity.name)
-        outcome = compare(quantity.name, value, expected, *self._tolerance(quantity, call),
-                          check.visibility == "visible", self.key)
+        value, expected, outcome = self._compared(check.function, check.case, quantity, call,
+                                                  check.visibility == "visible")
         if outcome.status != FAILED or as_numbers(value) is None:
             return outcome
         if self._uninformative(check, value):

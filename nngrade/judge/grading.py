@@ -174,9 +174,8 @@ def grade(tasks: list[Task], seed: int, data, submission: str, limits: Limits = 
     run on (nngrade.run.warm.Servers), else a cold child each.
     """
     work = [Work(submission, tuple(tasks), notices)]
-    if servers is None:
-        return grade_many(work, seed, data, limits, oracle)[0]
-    return grade_many(work, seed, data, limits, oracle, threads=len(servers), run_student=servers.run)[0]
+    return grade_many(work, seed, data, limits, oracle, threads=len(servers) if servers else None,
+                      run_student=servers.run if servers else run_file)[0]
 
 
 def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), oracle=None,
@@ -197,7 +196,8 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
     # The dearest files first (the most calls): threads that take the next file as they come free then end
     # together, where the dear ones started last would leave one thread running alone.
     jobs.sort(key=lambda job: -len(job[2].calls))
-    exercises = list({task.exercise.id: task.exercise for work in works for task in work.tasks}.values())
+    # The graders in the order their files run: the first judged is the first to come back.
+    exercises = list({task.exercise.id: task.exercise for _, task, _ in jobs}.values())
     # Before any student code runs: the graders are loaded (what a child might plant later is never read),
     # and, as root, the project is out of the children's reach.
     sandbox.wall_off()
@@ -221,9 +221,7 @@ def grade_many(works: list[Work], seed: int, data, limits: Limits = Limits(), or
         # a run (bubblewrap insisted on and gone) is raised here after the session, as if nothing had been judged.
         with ThreadPoolExecutor(max_workers=width) as pool:
             awaited = _Awaited(keys, [pool.submit(grade_one, job) for job in jobs])
-            # The graders in the order their files run: the first judged is the first to come back.
-            ordered = list({task.exercise.id: task.exercise for _, task, _ in jobs}.values())
-            json_report = _run_graders(awaited, ordered)
+            json_report = _run_graders(awaited, exercises)
             graded = awaited.resolved()
     graded = {key: graded[key] for key in order}
     run_seconds = max(ran, default=time.perf_counter() - started)
@@ -243,12 +241,10 @@ class _Awaited(Mapping):
     (an exercise's checks are judged while the other files still run)."""
 
     def __init__(self, keys: list, futures: list):
-        self._keys, self._futures, self._graded = keys, dict(zip(keys, futures)), None
+        self._keys, self._futures = keys, dict(zip(keys, futures))
 
     def resolved(self) -> dict:
-        if self._graded is None:
-            self._graded = {key: self._futures[key].result() for key in self._keys}
-        return self._graded
+        return {key: self._futures[key].result() for key in self._keys}
 
     def __getitem__(self, key):
         return self._futures[key].result()

@@ -242,6 +242,11 @@ def _binding(function, inputs: dict) -> tuple[bool, list | None]:
     return False, positional
 
 
+def _for_judge(call: dict) -> bool:
+    """A call the judge makes for itself (follow-through only): it carries a size limit (runner.Call.for_judge)."""
+    return "max_elements" in call
+
+
 def _call(module, call: dict, wire, path: str, probe: bool = True) -> dict:
     """Call one student function on decoded inputs; report its values, its exception, its side effects."""
     function = getattr(module, call["function"], None)
@@ -250,7 +255,7 @@ def _call(module, call: dict, wire, path: str, probe: bool = True) -> dict:
         return {**event, "ok": False, "missing": True}
     inputs = {name: wire.decode(value) for name, value in call["inputs"].items()}
     # Inputs changed in place are said of graded calls; the judge's own calls (hundreds) are asked only for values.
-    judged = "max_elements" not in call
+    judged = not _for_judge(call)
     snapshot = {name: value.copy() for name, value in inputs.items() if hasattr(value, "copy")} if judged else {}
     args, kwargs, renamed = _arguments(function, inputs)
     if renamed is not None:
@@ -346,7 +351,7 @@ def _grade(request: dict, channel) -> None:
     # epoch on the lesson's 360 records) it is made once per function, on its last (smallest, hidden) case.
     last = {call["function"]: call["id"] for call in request["calls"]}
     for call in request["calls"]:
-        send(_call(module, call, wire, path, probe=last[call["function"]] == call["id"]), now="max_elements" not in call)
+        send(_call(module, call, wire, path, probe=last[call["function"]] == call["id"]), now=not _for_judge(call))
     send({"event": "done"})
 
 

@@ -152,11 +152,9 @@ class ChildServer:
             return False
         if self.proc is not None and not self._ready:
             return self._await_ready()
-        return (self.proc is not None and self.proc.poll() is None) or self._start()
-
-    def _start(self) -> bool:
-        """Start a server and wait until it has imported numpy (its own time, not a student's)."""
-        self.start()
+        if self.proc is not None and self.proc.poll() is None:
+            return True
+        self.start()   # a new one, waited for until it has imported numpy (its own time, not a student's)
         return self._await_ready()
 
     def start(self) -> None:
@@ -259,9 +257,3 @@ class Servers:
     def close(self) -> None:
         for server in self._servers:
             server.__exit__(None, None, None)
-
-    def __enter__(self) -> "Servers":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
